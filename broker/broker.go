@@ -1,0 +1,69 @@
+// Package broker runs the embedded Kafka-protocol broker (kfake) that
+// `pulse demo`, `pulse broker` and the tests talk to over TCP, exactly as
+// they would talk to a real Kafka cluster.
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Options configure Start.
+type Options struct {
+	Port       int      // 0 picks a free port
+	Topics     []string // created at start
+	Partitions int      // per topic, and for topics created on demand; default 3
+	DataDir    string   // persist the log here; "" keeps it in memory
+	Logger     *slog.Logger
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	cluster *kfake.Cluster
+	log     *slog.Logger
+}
+
+// Start starts the broker and returns once it listens.
+func Start(opts Options) (*Broker, error) {
+	if opts.Partitions <= 0 {
+		opts.Partitions = 3
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	kopts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.Ports(opts.Port),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(opts.Partitions),
+	}
+	if len(opts.Topics) > 0 {
+		kopts = append(kopts, kfake.SeedTopics(int32(opts.Partitions), opts.Topics...))
+	}
+	if opts.DataDir != "" {
+		kopts = append(kopts, kfake.DataDir(opts.DataDir))
+	}
+	c, err := kfake.NewCluster(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("starting embedded broker on port %d: %w", opts.Port, err)
+	}
+	b := &Broker{cluster: c, log: opts.Logger}
+	b.log.Info("embedded broker listening", "addrs", c.ListenAddrs(), "partitions", opts.Partitions)
+	return b, nil
+}
+
+// Addrs are the broker's listen addresses (host:port).
+func (b *Broker) Addrs() []string { return b.cluster.ListenAddrs() }
+
+// Run blocks until ctx is done, then stops the broker.
+func (b *Broker) Run(ctx context.Context) error {
+	<-ctx.Done()
+	b.Close()
+	return nil
+}
+
+// Close stops the broker.
+func (b *Broker) Close() { b.cluster.Close() }

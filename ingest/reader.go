@@ -1,0 +1,64 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/pulsekpi/pulse/warehouse"
+)
+
+// readPartition reads one assigned partition from start and hands its
+// messages to the batcher until the generation (gctx) or the consumer (ctx)
+// ends. The kafka-go reader retries broken connections by itself.
+func (c *consumer) readPartition(ctx, gctx context.Context, tp warehouse.TopicPartition, start int64, out chan<- message) {
+	o := &c.in.opts
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        o.Brokers,
+		Topic:          tp.Topic,
+		Partition:      tp.Partition,
+		Dialer:         o.Dialer,
+		MinBytes:       1,
+		MaxBytes:       o.FetchMaxBytes,
+		MaxWait:        o.FetchMaxWait,
+		QueueCapacity:  o.QueueCapacity,
+		ReadBackoffMin: 50 * time.Millisecond,
+		ReadBackoffMax: time.Second,
+		MaxAttempts:    1 << 30,
+		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
+			c.log.Debug("kafka reader "+tp.String()+": "+f, a...)
+		}),
+	})
+	defer r.Close()
+	if err := r.SetOffset(start); err != nil {
+		c.log.Error("setting start offset", "partition", tp.String(), "offset", start, "err", err)
+		return
+	}
+	c.log.Debug("reading partition", "partition", tp.String(), "from", start)
+	for {
+		m, err := r.FetchMessage(gctx)
+		if err != nil {
+			if gctx.Err() != nil || ctx.Err() != nil || errors.Is(err, context.Canceled) {
+				return
+			}
+			c.log.Warn("fetching from partition", "partition", tp.String(), "err", err)
+			select {
+			case <-gctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		msg := message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset,
+			HighWaterMark: m.HighWaterMark, Key: m.Key, Value: m.Value}
+		select {
+		case out <- msg:
+		case <-gctx.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}

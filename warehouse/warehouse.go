@@ -1,0 +1,384 @@
+// Package warehouse owns the DuckDB database: opening it, its schemas and
+// migrations, and the one write path of ingest (Store), which lands a batch
+// of events, refused events and Kafka offsets in a single transaction.
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options configure Open. Zero values get defaults.
+type Options struct {
+	Dir  string // folder holding the database file; created if missing
+	File string // file name inside Dir, default pulse.duckdb
+	// Threads and MemoryLimit bound DuckDB; 0 and "" keep DuckDB's defaults
+	// (all cores, 80% of RAM).
+	Threads     int
+	MemoryLimit string
+	// CheckpointThreshold is DuckDB's WAL size that triggers an automatic
+	// checkpoint. The default 16MB stalls steady ingest every few seconds;
+	// we default to 1GB and checkpoint ourselves when ingest is idle.
+	CheckpointThreshold string
+	// IdleCheckpoint is how long Store must be idle before Run checkpoints;
+	// 0 disables idle checkpoints.
+	IdleCheckpoint time.Duration
+	Logger         *slog.Logger
+}
+
+// Warehouse is an open DuckDB database.
+type Warehouse struct {
+	db   *sql.DB
+	path string
+	log  *slog.Logger
+	opts Options
+
+	tables []RawTable
+
+	// mu serialises writers: Store, checkpoints and Close. Readers use db.
+	mu        sync.Mutex
+	writer    *sql.Conn
+	arrow     *duckdb.Arrow
+	seen      *idSet
+	offsets   map[TopicPartition]int64
+	lastWrite time.Time
+	dirty     bool
+	views     int
+	closed    bool
+}
+
+// TopicPartition names a Kafka partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int
+}
+
+func (tp TopicPartition) String() string { return tp.Topic + "/" + strconv.Itoa(tp.Partition) }
+
+// Open opens (or creates) the database, applies pending migrations, checks
+// the raw tables against the event contract and loads what Store needs to
+// deduplicate: the next offset per partition and the stored event ids.
+func Open(ctx context.Context, opts Options) (*Warehouse, error) {
+	if opts.File == "" {
+		opts.File = "pulse.duckdb"
+	}
+	if opts.CheckpointThreshold == "" {
+		opts.CheckpointThreshold = "1GB"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("opening warehouse: no data folder given")
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating data folder: %w", err)
+	}
+	path := filepath.Join(opts.Dir, opts.File)
+	settings := []string{
+		"SET checkpoint_threshold = '" + sqlString(opts.CheckpointThreshold) + "'",
+		// Appends need not keep insertion order; dropping it lets DuckDB
+		// insert with less memory and more parallelism.
+		"SET preserve_insertion_order = false",
+	}
+	if opts.Threads > 0 {
+		settings = append(settings, fmt.Sprintf("SET threads = %d", opts.Threads))
+	}
+	if opts.MemoryLimit != "" {
+		settings = append(settings, "SET memory_limit = '"+sqlString(opts.MemoryLimit)+"'")
+	}
+	connector, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
+		for _, s := range settings {
+			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	w := &Warehouse{
+		db:     sql.OpenDB(connector),
+		path:   path,
+		log:    opts.Logger,
+		opts:   opts,
+		tables: RawTables(),
+	}
+	if err := w.init(ctx); err != nil {
+		w.db.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Warehouse) init(ctx context.Context) error {
+	if err := w.migrate(ctx); err != nil {
+		return fmt.Errorf("migrating %s: %w", w.path, err)
+	}
+	if err := w.checkRawTables(ctx); err != nil {
+		return err
+	}
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("opening writer connection: %w", err)
+	}
+	w.writer = conn
+	if err := conn.Raw(func(dc any) error {
+		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		w.arrow = a
+		return err
+	}); err != nil {
+		return fmt.Errorf("opening Arrow interface: %w", err)
+	}
+	if w.offsets, err = w.loadOffsets(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	if w.seen, err = w.loadEventIDs(ctx); err != nil {
+		return err
+	}
+	w.log.Info("warehouse open", "path", w.path, "events", w.seen.Len(),
+		"partitions", len(w.offsets), "id_index_load", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// DB is the database for readers. Writers go through Store.
+func (w *Warehouse) DB() *sql.DB { return w.db }
+
+// Path is the database file.
+func (w *Warehouse) Path() string { return w.path }
+
+// RawTables returns the raw table layouts the warehouse was opened with.
+func (w *Warehouse) RawTables() []RawTable { return w.tables }
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number and _", e.Name())
+		}
+		body, err := fs.ReadFile(migrationFS, "migrations/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: e.Name(), sql: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", out[i-1].name, out[i].name, out[i].version)
+		}
+	}
+	return out, nil
+}
+
+// migrate applies each pending migration in its own transaction, recording
+// it in ops.schema_migrations in the same transaction.
+func (w *Warehouse) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := w.db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS ops;
+		CREATE TABLE IF NOT EXISTS ops.schema_migrations (
+			version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
+		return err
+	}
+	applied := map[int]bool{}
+	rows, err := w.db.QueryContext(ctx, `SELECT version FROM ops.schema_migrations`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
+		tx, err := w.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ops.schema_migrations VALUES (?, ?, now())`, m.version, m.name); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: recording: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("%s: commit: %w", m.name, err)
+		}
+		w.log.Info("applied migration", "migration", m.name)
+	}
+	return nil
+}
+
+// checkRawTables compares each raw table in the database with the layout
+// the event contract implies, so that a migration and the code cannot drift
+// apart unnoticed.
+func (w *Warehouse) checkRawTables(ctx context.Context) error {
+	rows, err := w.db.QueryContext(ctx, `SELECT table_name, column_name, data_type, is_nullable
+		FROM information_schema.columns WHERE table_schema = 'raw' ORDER BY table_name, ordinal_position`)
+	if err != nil {
+		return fmt.Errorf("reading raw columns: %w", err)
+	}
+	defer rows.Close()
+	have := map[string][]string{}
+	for rows.Next() {
+		var table, col, typ, nullable string
+		if err := rows.Scan(&table, &col, &typ, &nullable); err != nil {
+			return err
+		}
+		have[table] = append(have[table], fmt.Sprintf("%s %s null=%s", col, typ, nullable))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range w.tables {
+		var want []string
+		for _, c := range t.Columns {
+			want = append(want, fmt.Sprintf("%s %s null=%s", c.Name, c.SQLType, yesNo(!c.NotNull)))
+		}
+		want = append(want, colIngestedAt+" TIMESTAMP WITH TIME ZONE null=NO")
+		if strings.Join(have[t.Name], "\n") != strings.Join(want, "\n") {
+			return fmt.Errorf("raw.%s does not match the event contract:\n have: %v\n want: %v", t.Name, have[t.Name], want)
+		}
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "YES"
+	}
+	return "NO"
+}
+
+func (w *Warehouse) loadOffsets(ctx context.Context) (map[TopicPartition]int64, error) {
+	rows, err := w.db.QueryContext(ctx, `SELECT topic, partition, next_offset FROM ops.kafka_offsets`)
+	if err != nil {
+		return nil, fmt.Errorf("reading offsets: %w", err)
+	}
+	defer rows.Close()
+	out := map[TopicPartition]int64{}
+	for rows.Next() {
+		var tp TopicPartition
+		var next int64
+		if err := rows.Scan(&tp.Topic, &tp.Partition, &next); err != nil {
+			return nil, err
+		}
+		out[tp] = next
+	}
+	return out, rows.Err()
+}
+
+// NextOffsets returns, per partition, the offset of the first message not
+// yet stored. A partition never consumed is absent.
+func (w *Warehouse) NextOffsets() map[TopicPartition]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[TopicPartition]int64, len(w.offsets))
+	for tp, o := range w.offsets {
+		out[tp] = o
+	}
+	return out
+}
+
+// Run checkpoints the database when Store has been idle for
+// IdleCheckpoint, so the WAL does not grow between bursts and a restart
+// replays little. It returns when ctx is done.
+func (w *Warehouse) Run(ctx context.Context) error {
+	if w.opts.IdleCheckpoint <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	tick := time.NewTicker(min(w.opts.IdleCheckpoint/2, 5*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if err := w.checkpointIfIdle(ctx); err != nil {
+				w.log.Warn("idle checkpoint failed", "err", err)
+			}
+		}
+	}
+}
+
+func (w *Warehouse) checkpointIfIdle(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed || !w.dirty || time.Since(w.lastWrite) < w.opts.IdleCheckpoint {
+		return nil
+	}
+	start := time.Now()
+	if _, err := w.writer.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		return err
+	}
+	w.dirty = false
+	w.log.Debug("idle checkpoint", "took", time.Since(start))
+	return nil
+}
+
+// Close checkpoints and closes the database. Store must not be called
+// afterwards.
+func (w *Warehouse) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	var errs []error
+	if w.writer != nil {
+		if _, err := w.writer.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+			errs = append(errs, fmt.Errorf("final checkpoint: %w", err))
+		}
+		errs = append(errs, w.writer.Close())
+	}
+	errs = append(errs, w.db.Close())
+	return errors.Join(errs...)
+}
+
+func sqlString(s string) string { return strings.ReplaceAll(s, "'", "''") }
