@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -17,7 +18,10 @@ type Options struct {
 	Topics     []string // created at start
 	Partitions int      // per topic, and for topics created on demand; default 3
 	DataDir    string   // persist the log here; "" keeps it in memory
-	Logger     *slog.Logger
+	// MinSessionTimeout lets group members ask for short sessions, so that
+	// tests which kill consumers need not wait Kafka's usual 6 s.
+	MinSessionTimeout time.Duration
+	Logger            *slog.Logger
 }
 
 // Broker is a running embedded broker.
@@ -42,6 +46,9 @@ func Start(opts Options) (*Broker, error) {
 	}
 	if len(opts.Topics) > 0 {
 		kopts = append(kopts, kfake.SeedTopics(int32(opts.Partitions), opts.Topics...))
+	}
+	if opts.MinSessionTimeout > 0 {
+		kopts = append(kopts, kfake.GroupMinSessionTimeout(opts.MinSessionTimeout))
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -26,7 +27,7 @@ func ParseByteSize(s string) (ByteSize, error) {
 		}
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt64/mult { // 8589934592GiB would wrap around
 		return 0, fmt.Errorf("not a size (like 65536, 64KiB or 16MiB): %q", s)
 	}
 	return ByteSize(n * mult), nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,10 +138,11 @@ func Load(path string, environ []string) (Config, error) {
 			return cfg, err
 		}
 	}
-	if err := applyEnv(&cfg, environ); err != nil {
+	fromEnv, err := applyEnv(&cfg, environ)
+	if err != nil {
 		return cfg, err
 	}
-	if err := cfg.validate(path, root); err != nil {
+	if err := cfg.validate(path, root, fromEnv); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -160,7 +162,35 @@ func decodeStrict(path string, src []byte, cfg *Config) (*yaml.Node, error) {
 	if err := dec.Decode(cfg); err != nil {
 		return nil, yamlError(path, root, err)
 	}
+	if err := checkWholeNumbers(path, root, cfg); err != nil {
+		return nil, err
+	}
 	return root, nil
+}
+
+// checkWholeNumbers refuses a float for an integer setting: yaml.v3
+// truncates it silently (flush_rows: 1.5 would be 1), where Set refuses.
+func checkWholeNumbers(path string, root *yaml.Node, cfg *Config) error {
+	all := fields(cfg)
+	paths := make([]string, 0, len(all))
+	for p := range all {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		switch fv := all[p]; fv.Interface().(type) {
+		case time.Duration, ByteSize:
+			continue
+		default:
+			if fv.Kind() != reflect.Int && fv.Kind() != reflect.Int64 {
+				continue
+			}
+		}
+		if n := nodeAt(root, p); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
+			return &Error{Source: path, Line: n.Line, Field: p, Msg: fmt.Sprintf("not a whole number: %q", n.Value)}
+		}
+	}
+	return nil
 }
 
 // yamlError turns yaml.v3's "line N: …" messages into an Error naming the
@@ -191,7 +221,9 @@ func yamlError(path string, root *yaml.Node, err error) error {
 	return &Error{Source: path, Line: line, Field: field, Msg: msg}
 }
 
-// pathAtLine finds the dotted path of the key on the given line.
+// pathAtLine finds the dotted path of the setting on the given line: the
+// key on that line, or the key whose value is there (a value on the line
+// after its key, an item of a list).
 func pathAtLine(n *yaml.Node, prefix string, line int) string {
 	if n == nil || n.Kind != yaml.MappingNode || line == 0 {
 		return ""
@@ -204,16 +236,40 @@ func pathAtLine(n *yaml.Node, prefix string, line int) string {
 		if p := pathAtLine(v, prefix+k.Value+".", line); p != "" {
 			return p
 		}
+		if v.Kind != yaml.MappingNode && onLine(v, line) {
+			return prefix + k.Value
+		}
 	}
 	return ""
 }
 
+// onLine reports whether n or a node inside it stands on line.
+func onLine(n *yaml.Node, line int) bool {
+	if n.Line == line {
+		return true
+	}
+	for _, c := range n.Content {
+		if onLine(c, line) {
+			return true
+		}
+	}
+	return false
+}
+
 // lineOf finds the line of a dotted path in the YAML tree, 0 if absent.
 func lineOf(root *yaml.Node, path string) int {
+	if n := nodeAt(root, path); n != nil {
+		return n.Line
+	}
+	return 0
+}
+
+// nodeAt finds the value node of a dotted path in the YAML tree, or nil.
+func nodeAt(root *yaml.Node, path string) *yaml.Node {
 	n := root
 	for _, part := range strings.Split(path, ".") {
 		if n == nil || n.Kind != yaml.MappingNode {
-			return 0
+			return nil
 		}
 		var next *yaml.Node
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -223,10 +279,7 @@ func lineOf(root *yaml.Node, path string) int {
 		}
 		n = next
 	}
-	if n == nil {
-		return 0
-	}
-	return n.Line
+	return n
 }
 
 // EnvName is the environment variable of a dotted setting path.
@@ -257,7 +310,9 @@ func fields(cfg *Config) map[string]reflect.Value {
 	return out
 }
 
-func applyEnv(cfg *Config, environ []string) error {
+// applyEnv sets what PULSE_* variables say and returns the paths it set.
+func applyEnv(cfg *Config, environ []string) (map[string]bool, error) {
+	fromEnv := map[string]bool{}
 	byEnv := map[string]string{}
 	for path := range fields(cfg) {
 		byEnv[EnvName(path)] = path
@@ -276,10 +331,11 @@ func applyEnv(cfg *Config, environ []string) error {
 			continue // other PULSE_ variables belong to scripts, not to us
 		}
 		if err := cfg.Set(path, val); err != nil {
-			return &Error{Source: "environment", Field: name, Msg: err.Error()}
+			return nil, &Error{Source: "environment", Field: name, Msg: err.Error()}
 		}
+		fromEnv[path] = true
 	}
-	return nil
+	return fromEnv, nil
 }
 
 // Set assigns a setting from its text form, as environment variables and
@@ -336,12 +392,18 @@ func (c *Config) Set(path, text string) error {
 }
 
 // Validate checks the settings after flags have been applied.
-func (c *Config) Validate() error { return c.validate("", nil) }
+func (c *Config) Validate() error { return c.validate("", nil, nil) }
 
-func (c *Config) validate(path string, root *yaml.Node) error {
+// validate names the file and line of a bad setting, or the environment
+// variable when one set it (the file's line would point at a value that
+// was overridden).
+func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool) error {
 	check := func(field string, bad bool, format string, args ...any) error {
 		if !bad {
 			return nil
+		}
+		if fromEnv[field] {
+			return &Error{Source: "environment", Field: EnvName(field), Msg: fmt.Sprintf(format, args...)}
 		}
 		src := path
 		if src == "" {

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -84,6 +85,7 @@ type Decoder struct {
 	extra   []byte
 	envelop []byte
 	seen    []bool
+	num     []byte
 }
 
 // DefaultMaxBytes is the message size limit of events.md.
@@ -165,7 +167,10 @@ func (d *Decoder) Decode(msg []byte, ev *Event) error {
 		case "data":
 			data = v
 		default:
-			d.envelop = appendMember(d.envelop, key, v)
+			var ok bool
+			if d.envelop, ok = appendMember(d.envelop, key, v); !ok {
+				envErr = firstRefusal(envErr, refuse(CodeInvalidJSON, "message is not valid JSON: %s holds a malformed number", key))
+			}
 		}
 	})
 	if envErr != nil {
@@ -207,7 +212,10 @@ func (d *Decoder) Decode(msg []byte, ev *Event) error {
 	}
 	ti, known := d.byName[string(ev.TypeName)]
 	if !known {
-		d.extra = data.MarshalTo(d.extra[:0])
+		var ok bool
+		if d.extra, ok = appendValue(d.extra[:0], data); !ok {
+			return refuse(CodeInvalidJSON, "message is not valid JSON: data holds a malformed number")
+		}
 		ev.Extra = d.extra
 		return nil
 	}
@@ -229,13 +237,23 @@ func (d *Decoder) decodeData(ev *Event, ti int, obj *fastjson.Object) error {
 	obj.Visit(func(key []byte, v *fastjson.Value) {
 		fi, ok := names[string(key)]
 		if !ok {
-			d.extra = appendMember(d.extra, key, v)
+			if d.extra, ok = appendMember(d.extra, key, v); !ok {
+				firstErr = firstRefusal(firstErr, refuse(CodeInvalidJSON, "message is not valid JSON: data.%s holds a malformed number", key))
+			}
 			return
 		}
 		seen[fi] = true
-		if v.Type() == fastjson.TypeNull {
+		switch v.Type() {
+		case fastjson.TypeNull:
 			values[fi] = Value{Null: true}
 			return
+		case fastjson.TypeNumber:
+			// fastjson reads NaN, 1-2 or 03 as numbers, and GetFloat64
+			// makes 0 of what it cannot read: check the literal first.
+			if d.num = v.MarshalTo(d.num[:0]); !isJSONNumber(d.num) {
+				firstErr = firstRefusal(firstErr, refuse(CodeInvalidJSON, "data.%s is not a JSON number: %s", key, d.num))
+				return
+			}
 		}
 		val, r := convert(&typ.Fields[fi], v)
 		if r != nil {
@@ -276,16 +294,134 @@ func firstRefusal(have, r *Refusal) *Refusal {
 }
 
 // appendMember appends `"key":value` to a JSON object under construction
-// (without its braces).
-func appendMember(buf, key []byte, v *fastjson.Value) []byte {
+// (without its braces). It reports false when value holds a number that is
+// not JSON.
+func appendMember(buf, key []byte, v *fastjson.Value) ([]byte, bool) {
 	if len(buf) == 0 {
 		buf = append(buf, '{')
 	} else {
 		buf = append(buf, ',')
 	}
-	buf = strconv.AppendQuote(buf, string(key))
+	buf = appendString(buf, key)
 	buf = append(buf, ':')
-	return v.MarshalTo(buf)
+	return appendValue(buf, v)
+}
+
+// appendValue appends v as strict JSON, for the JSON columns (DuckDB
+// refuses what is not). fastjson's parser is lenient, and its MarshalTo
+// copies strings and numbers as they came (raw control characters, \x
+// escapes, lone surrogates) or quotes them with strconv.AppendQuote (\x01,
+// \a), so strings are re-encoded here and numbers checked. It reports
+// false when v holds a number that is not JSON (NaN, Inf, 1-2, 03, +1).
+func appendValue(buf []byte, v *fastjson.Value) ([]byte, bool) {
+	ok := true
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		buf = append(buf, '{')
+		first := true
+		o.Visit(func(key []byte, v *fastjson.Value) {
+			if !first {
+				buf = append(buf, ',')
+			}
+			first = false
+			buf = appendString(buf, key)
+			buf = append(buf, ':')
+			var vok bool
+			buf, vok = appendValue(buf, v)
+			ok = ok && vok
+		})
+		return append(buf, '}'), ok
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		buf = append(buf, '[')
+		for i, e := range a {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var eok bool
+			buf, eok = appendValue(buf, e)
+			ok = ok && eok
+		}
+		return append(buf, ']'), ok
+	case fastjson.TypeString:
+		return appendString(buf, v.GetStringBytes()), true
+	case fastjson.TypeNumber:
+		n := len(buf)
+		buf = v.MarshalTo(buf)
+		return buf, isJSONNumber(buf[n:])
+	}
+	return v.MarshalTo(buf), true // true, false, null
+}
+
+// appendString appends s as a JSON string, escaping what JSON requires.
+func appendString(buf, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i, c := range s {
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// isJSONNumber reports whether b is a number of RFC 8259:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func isJSONNumber(b []byte) bool {
+	digits := func(i int) int { // index after the digits from i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i)
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		if j := digits(i + 1); j > i+1 {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if j := digits(i); j > i {
+			i = j
+		} else {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 func closeObject(buf []byte) []byte { return append(buf, '}') }
@@ -302,7 +438,7 @@ func parseTime(name string, v *fastjson.Value) (int64, error) {
 	return t.UnixMicro(), nil
 }
 
-const maxCents = 1e16 - 1 // DECIMAL(18,2)
+const maxCents = 1e18 - 1 // DECIMAL(18,2): below 10^16 in units
 
 func convert(f *Field, v *fastjson.Value) (Value, *Refusal) {
 	wrongType := func(want string) *Refusal {
@@ -422,8 +558,10 @@ func parseMoney(b []byte) (int64, string) {
 				}
 			}
 			digits++
-			if digits > 18 {
-				return 0, "must be below 10^16"
+			if digits > 16 {
+				// 17 digits and more could overflow int64 below; they
+				// are rare (or leading zeros), and exact on the slow path.
+				return slowMoney(b)
 			}
 			cents = cents*10 + int64(c-'0')
 		case c == '.' && !point && i > 0:
@@ -451,6 +589,24 @@ func slowMoney(b []byte) (int64, string) {
 		// big.Rat also reads fractions and base prefixes; money is decimal only.
 		if !(c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
 			return 0, "must be a decimal number"
+		}
+	}
+	// big.Rat computes 10^exp: 1e999999 takes ~30ms, and a message may
+	// repeat a key thousands of times. A non-zero mantissa of n characters
+	// is ≥ 10^16 when exp > n+16, and has more than 2 decimals when
+	// exp < -n-2, so neither needs computing.
+	if i := bytes.IndexAny(b, "eE"); i >= 0 {
+		exp, err := strconv.Atoi(string(b[i+1:]))
+		switch {
+		case err != nil && !errors.Is(err, strconv.ErrRange):
+			return 0, "must be a decimal number"
+		case err == nil && exp >= -len(b)-2 && exp <= len(b)+16:
+		case !bytes.ContainsAny(b[:i], "123456789"):
+			b = b[:i] // zero stays zero, whatever the exponent
+		case exp > 0:
+			return 0, "must be below 10^16"
+		default:
+			return 0, "must have at most 2 decimals"
 		}
 	}
 	r, ok := new(big.Rat).SetString(string(b))

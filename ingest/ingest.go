@@ -53,6 +53,11 @@ type Options struct {
 	FetchMaxBytes   int
 	FetchMaxWait    time.Duration
 	QueueCapacity   int
+	// Group membership timing. A member that dies unannounced holds its
+	// partitions until SessionTimeout passes.
+	SessionTimeout    time.Duration
+	RebalanceTimeout  time.Duration
+	HeartbeatInterval time.Duration
 	// Dialer overrides how consumers reach the brokers (tests use it for
 	// timeouts); nil uses kafka-go's default.
 	Dialer  *kafka.Dialer
@@ -95,6 +100,15 @@ func (o *Options) defaults() {
 	}
 	if o.QueueCapacity <= 0 {
 		o.QueueCapacity = 10000
+	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = 10 * time.Second
+	}
+	if o.RebalanceTimeout <= 0 {
+		o.RebalanceTimeout = 10 * time.Second
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/pulsekpi/pulse/config"
+)
+
+// settingFlags are the flags every long-running command shares, each
+// overriding one setting of the config file and the environment.
+type settingFlags struct {
+	fs      *flag.FlagSet
+	config  *string
+	binding map[string]string // flag name -> setting path
+}
+
+func addSettingFlags(fs *flag.FlagSet, names ...string) *settingFlags {
+	sf := &settingFlags{fs: fs, binding: map[string]string{}}
+	sf.config = fs.String("config", "", "YAML config file (see pulse.example.yaml)")
+	help := map[string]string{
+		"brokers":   "Kafka brokers, comma-separated (PULSE_BROKERS)",
+		"data":      "folder holding the DuckDB file (PULSE_DATA)",
+		"addr":      "HTTP listen address (PULSE_ADDR)",
+		"timezone":  "business time zone, IANA name (PULSE_TIMEZONE)",
+		"log-level": "debug, info, warn or error (PULSE_LOG_LEVEL)",
+	}
+	def := config.Default()
+	defaults := map[string]string{
+		"brokers": strings.Join(def.Brokers, ","), "data": def.Data, "addr": def.Addr,
+		"timezone": def.Timezone, "log-level": def.LogLevel,
+	}
+	for _, n := range names {
+		fs.String(n, defaults[n], help[n])
+		sf.binding[n] = strings.ReplaceAll(n, "-", "_")
+	}
+	return sf
+}
+
+// load builds the configuration: defaults, file, environment, then the
+// flags that were given on the command line.
+func (sf *settingFlags) load(environ []string) (config.Config, error) {
+	cfg, err := config.Load(*sf.config, environ)
+	if err != nil {
+		return cfg, err
+	}
+	var setErr error
+	sf.fs.Visit(func(f *flag.Flag) {
+		path, ok := sf.binding[f.Name]
+		if !ok || setErr != nil {
+			return
+		}
+		if err := cfg.Set(path, f.Value.String()); err != nil {
+			setErr = &config.Error{Source: "flag", Field: "--" + f.Name, Msg: err.Error()}
+		}
+	})
+	if setErr != nil {
+		return cfg, setErr
+	}
+	return cfg, cfg.Validate()
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

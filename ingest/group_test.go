@@ -1,0 +1,174 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/warehouse"
+)
+
+func logins(from, n int) []kafka.Message {
+	msgs := make([]kafka.Message, n)
+	for i := range n {
+		id := from + i
+		msgs[i] = kafka.Message{Topic: topics[id%3], Key: []byte(fmt.Sprintf("E%d", id%101)),
+			Value: ev(fmt.Sprintf("login-%d", id), "user.login", "2026-10-14T09:30:00Z", `{"employee_id":"E1"}`)}
+	}
+	return msgs
+}
+
+// checkExactlyOnce asserts every produced login is stored once and the
+// stored offsets equal the brokers' high-water marks.
+func checkExactlyOnce(t *testing.T, w *warehouse.Warehouse, addrs []string, total int) {
+	t.Helper()
+	db := w.DB()
+	if n := count(t, db, `SELECT count(*) FROM raw.user_login`); n != int64(total) {
+		t.Errorf("stored %d events, want %d", n, total)
+	}
+	if n := count(t, db, `SELECT count(DISTINCT event_id) FROM raw.user_login`); n != int64(total) {
+		t.Errorf("%d distinct events, want %d", n, total)
+	}
+	hwms, err := ingest.HighWaterMarks(context.Background(), addrs, topics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := w.NextOffsets()
+	for tp, hwm := range hwms {
+		if next[tp] != hwm {
+			t.Errorf("%s: stored offset %d, high-water mark %d", tp, next[tp], hwm)
+		}
+	}
+}
+
+// TestConsumerJoinsAndLeaves: a second consumer joins the group mid-stream
+// (taking over some partitions) and later leaves (handing them back). No
+// event is lost or stored twice.
+func TestConsumerJoinsAndLeaves(t *testing.T) {
+	b := startBroker(t)
+	w := openWarehouse(t, t.TempDir())
+	defer w.Close()
+	const step = 20_000
+	produce(t, b.Addrs(), logins(0, step)...)
+	stopA := runIngest(t, w, b.Addrs(), func(o *ingest.Options) { o.FlushRows = 2000 })
+	waitFor(t, 30*time.Second, "first consumer storing", func() (bool, string) {
+		h := handled(t, w.DB())
+		return h > 0, fmt.Sprint(h)
+	})
+
+	second := ingest.New(w, func() ingest.Options { o := testOptions(b.Addrs()); o.FlushRows = 2000; return o }())
+	ctxB, cancelB := context.WithCancel(context.Background())
+	doneB := make(chan error, 1)
+	go func() { doneB <- second.Run(ctxB) }()
+	produced := make(chan struct{})
+	go func() { defer close(produced); produce(t, b.Addrs(), logins(step, step)...) }()
+	waitFor(t, 30*time.Second, "second consumer joined", func() (bool, string) { return second.Ready(), "" })
+	time.Sleep(500 * time.Millisecond) // let it consume a while
+	cancelB()
+	if err := <-doneB; err != nil {
+		t.Fatalf("second consumer: %v", err)
+	}
+	<-produced
+	produce(t, b.Addrs(), logins(2*step, step)...)
+	waitHandled(t, w.DB(), 3*step)
+	stopA()
+	checkExactlyOnce(t, w, b.Addrs(), 3*step)
+}
+
+// proxy is a TCP proxy that can cut every connection and refuse new ones
+// until restored: a broker connection failing mid-stream.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	cut    bool
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.setCut(true) })
+	go p.serve()
+	return p
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (p *proxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// TestBrokerConnectionCut: every connection to the broker is cut and new
+// ones refused for a few seconds mid-stream; ingest resumes by itself and
+// nothing is lost or doubled.
+func TestBrokerConnectionCut(t *testing.T) {
+	b := startBroker(t)
+	px := newProxy(t, b.Addrs()[0])
+	w := openWarehouse(t, t.TempDir())
+	defer w.Close()
+	dialer := &kafka.Dialer{Timeout: 2 * time.Second, DialFunc: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, px.ln.Addr().String())
+	}}
+	const step = 20_000
+	produce(t, b.Addrs(), logins(0, step)...)
+	stop := runIngest(t, w, []string{px.ln.Addr().String()}, func(o *ingest.Options) { o.Dialer = dialer; o.FlushRows = 2000 })
+	waitFor(t, 30*time.Second, "ingest storing", func() (bool, string) {
+		h := handled(t, w.DB())
+		return h > 0, fmt.Sprint(h)
+	})
+	px.setCut(true)
+	produce(t, b.Addrs(), logins(step, step)...)
+	time.Sleep(3 * time.Second)
+	cutAt := handled(t, w.DB())
+	px.setCut(false)
+	produce(t, b.Addrs(), logins(2*step, step)...)
+	waitHandled(t, w.DB(), 3*step)
+	stop()
+	if cutAt >= 3*step {
+		t.Errorf("ingest handled everything (%d) while the connection was cut", cutAt)
+	}
+	checkExactlyOnce(t, w, b.Addrs(), 3*step)
+}

@@ -1,0 +1,214 @@
+// Package server is Pulse's HTTP server: health and readiness, Prometheus
+// metrics and the JSON API. Handlers return errors; one error handler turns
+// them into JSON with a fitting status, never a stack trace.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pulsekpi/pulse/ingest"
+)
+
+// Warehouse is what the server needs of the database.
+type Warehouse interface {
+	ingest.StatsReader
+	// Ping fails when the database cannot answer.
+	Ping(ctx context.Context) error
+}
+
+// Ingest is what the server needs of ingest.
+type Ingest interface {
+	// Ready reports whether every consumer has joined its group.
+	Ready() bool
+	Status(ctx context.Context, stats ingest.StatsReader) (ingest.Status, error)
+}
+
+// Options configure New.
+type Options struct {
+	Addr       string
+	AdminToken string // bearer token with the admin role; "" means none
+	Warehouse  Warehouse
+	Ingest     Ingest
+	Gatherer   prometheus.Gatherer
+	Logger     *slog.Logger
+}
+
+// Server serves HTTP until its context ends.
+type Server struct {
+	opts Options
+	echo *echo.Echo
+	log  *slog.Logger
+	ln   net.Listener
+}
+
+// New builds the server and its routes.
+func New(opts Options) *Server {
+	if opts.Addr == "" {
+		opts.Addr = ":8080"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Gatherer == nil {
+		opts.Gatherer = prometheus.NewRegistry()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{opts: opts, echo: e, log: opts.Logger}
+	e.HTTPErrorHandler = s.handleError
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.ReadTimeout = 30 * time.Second
+	e.Server.WriteTimeout = 60 * time.Second
+	e.Server.IdleTimeout = 120 * time.Second
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
+	api := e.Group("/api", s.requireAuth)
+	api.GET("/ingest/status", s.ingestStatus)
+	return s
+}
+
+// Handler is the server's HTTP handler, for tests.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Listen binds the address; Addr then tells the bound address (useful with
+// port 0). Run listens itself if Listen was not called.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.opts.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address after Listen.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.opts.Addr
+	}
+	return s.ln.Addr().String()
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.echo.Listener = s.ln
+	errc := make(chan error, 1)
+	go func() { errc <- s.echo.Start("") }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.echo.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// apiError is an error meant for the client, with its status.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errStatus(status int, format string, args ...any) error {
+	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// handleError is the one place errors become HTTP answers.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, msg := http.StatusInternalServerError, "internal error"
+	var ae *apiError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		status, msg = ae.status, ae.msg
+	case errors.As(err, &he):
+		status, msg = he.Code, http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		status, msg = http.StatusServiceUnavailable, "timed out"
+	}
+	if status >= 500 {
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, map[string]string{"error": msg})
+}
+
+// requireAuth admits requests carrying the admin bearer token. Users and
+// roles come with the server issue; until then the token is the only key.
+func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || s.opts.AdminToken == "" ||
+			subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) != 1 {
+			return errStatus(http.StatusUnauthorized, "sign-in required: send Authorization: Bearer <token>")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"duckdb": "ok", "consumers": "ok"}
+	ready := true
+	if err := s.opts.Warehouse.Ping(ctx); err != nil {
+		checks["duckdb"], ready = err.Error(), false
+	}
+	if s.opts.Ingest != nil && !s.opts.Ingest.Ready() {
+		checks["consumers"], ready = "not joined yet", false
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	return c.JSON(status, map[string]any{"ready": ready, "checks": checks})
+}
+
+func (s *Server) ingestStatus(c echo.Context) error {
+	if s.opts.Ingest == nil {
+		return errStatus(http.StatusServiceUnavailable, "ingest is not running in this process")
+	}
+	st, err := s.opts.Ingest.Status(c.Request().Context(), s.opts.Warehouse)
+	if err != nil {
+		return fmt.Errorf("ingest status: %w", err)
+	}
+	return c.JSON(http.StatusOK, st)
+}
