@@ -184,7 +184,7 @@ func (s *sim) buildCompany() {
 		if role == roleExecutive || role == roleManager {
 			years = uniform(r, 2, 12)
 		}
-		e.hiredOn = s.dayStart(-int(years*365.25)) // local midnight
+		e.hiredOn = s.dayStart(-int(years * 365.25)) // local midnight
 		s.emps = append(s.emps, e)
 		return int32(len(s.emps) - 1)
 	}
@@ -229,9 +229,6 @@ func (s *sim) buildCompany() {
 		s.emps[h].hiredOn = s.dayStart(s.emps[h].startDay)
 		s.emps[h].special = true
 	}
-	// the chief executive's record has no hire date
-	s.emps[0].hiredOn = 0
-
 	for i := range s.emps {
 		s.initBehaviour(int32(i))
 	}
@@ -275,20 +272,20 @@ func (s *sim) initBehaviour(ei int32) {
 	e.diligence = uniform(r, 0.9, 0.99)
 	e.keep = uniform(r, 0.6, 0.9)
 	e.fill = uniform(r, 0.89, 0.98)
-	e.winRate = uniform(r, 0.22, 0.38)
+	e.winRate = uniform(r, 0.2, 0.34)
 	e.stageDays = uniform(r, 4, 6.5)
 	e.amountMedian = 4_200_000 * uniform(r, 0.8, 1.25) // cents
-	mix := [6]float64{36, 7, 30, 13, 9, 5}              // phone visit wechat email meeting other
+	mix := [6]float64{36, 7, 30, 13, 9, 5}             // phone visit wechat email meeting other
 	switch e.role {
 	case roleSales:
-		e.fuRate = clampf(26+4*r.NormFloat64(), 14, 38)
+		e.fuRate = clampf(30+4.5*r.NormFloat64(), 16, 44)
 		e.oppRate = uniform(r, 0.26, 0.38)
 		if key {
-			e.fuRate = clampf(16+2.5*r.NormFloat64(), 9, 24)
+			e.fuRate = clampf(18+2.5*r.NormFloat64(), 10, 26)
 			e.oppRate = uniform(r, 0.10, 0.15)
 			e.stageDays = uniform(r, 7, 10)
 			e.amountMedian = 26_000_000 * uniform(r, 0.8, 1.25)
-			e.winRate = uniform(r, 0.27, 0.4)
+			e.winRate = uniform(r, 0.24, 0.36)
 			mix = [6]float64{25, 20, 20, 12, 18, 5}
 		}
 	case roleManager:

@@ -189,7 +189,7 @@ func (g *Generator) Events(n int) iter.Seq[Message] {
 
 // eventsPerEmployeeDay is the measured yield of the simulation (events per
 // employee per calendar day) used to size Stream's company.
-const eventsPerEmployeeDay = 42.0
+const eventsPerEmployeeDay = 30.0
 
 // scaleFor picks company size and history length for n events: the
 // configured ones when they suffice, else a bigger company (up to 20×, at

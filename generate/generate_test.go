@@ -744,6 +744,28 @@ func TestPlanted(t *testing.T) {
 	}
 }
 
+// TestSizes: tiny and big companies, short histories, other zones.
+func TestSizes(t *testing.T) {
+	for _, o := range []Options{
+		{Seed: 1, Now: testNow, Days: 1, Employees: 1},
+		{Seed: 2, Now: testNow, Days: 3, Employees: 10, Location: time.FixedZone("X", -5*3600-1800)},
+		{Seed: 3, Now: testNow.Add(17 * time.Minute), Days: 20, Employees: 13},
+		{Seed: 4, Now: testNow, Days: 5, Employees: 600, BadRate: 1},
+	} {
+		msgs := history(t, o)
+		bad := 0
+		for _, m := range msgs {
+			if _, err := checkEvent(m.Value); err != nil {
+				bad++
+			}
+		}
+		if (o.BadRate == 0 && bad > 0) || (o.BadRate == 1 && bad != len(msgs)) || len(msgs) == 0 {
+			t.Errorf("%+v: %d messages, %d bad", o, len(msgs), bad)
+		}
+		t.Logf("%d employees, %d days: %d messages", o.Employees, o.Days, len(msgs))
+	}
+}
+
 func TestBadRate(t *testing.T) {
 	msgs := history(t, Options{Seed: 3, Now: testNow, Days: 30, Employees: 40, BadRate: 0.05})
 	bad := 0
@@ -992,6 +1014,34 @@ func TestLive(t *testing.T) {
 	t.Logf("live: %d events: %v", n, types)
 	if len(types) < 8 {
 		t.Errorf("live mix too narrow: %v", types)
+	}
+
+	// without History first, Live simulates the history silently and goes on from it
+	g2 := New(Options{Seed: 11, Now: time.Now().Truncate(time.Hour), Days: 14, Employees: 20})
+	var sink2 memSink
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	n2, err := g2.Live(ctx2, &sink2, 100)
+	if err != nil || n2 == 0 {
+		t.Fatalf("Live without History: %d, %v", n2, err)
+	}
+	maxTicket := ""
+	for _, m := range hist.msgs {
+		if e, _ := checkEvent(m.Value); e.Type == "ticket.opened" && e.str("ticket_id") > maxTicket {
+			maxTicket = e.str("ticket_id")
+		}
+	}
+	for _, m := range sink2.msgs {
+		e, err := checkEvent(m.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == "ticket.opened" && e.str("ticket_id") <= maxTicket {
+			t.Errorf("live ticket %s reuses a history id (history up to %s)", e.str("ticket_id"), maxTicket)
+		}
+	}
+	if _, err := g2.Live(context.Background(), &sink2, 0); err == nil {
+		t.Error("rate 0 accepted")
 	}
 }
 

@@ -104,7 +104,7 @@ func appendMoney(b []byte, cents int64) []byte {
 
 // appendUUID appends a version-4-shaped UUID made from two random words.
 func appendUUID(b []byte, hi, lo uint64) []byte {
-	hi = (hi &^ (0xf << 12)) | (4 << 12) // version 4
+	hi = (hi &^ (0xf << 12)) | (4 << 12)   // version 4
 	lo = (lo &^ (0x3 << 62)) | (0x2 << 62) // RFC 4122 variant
 	var u [16]byte
 	for i := 0; i < 8; i++ {

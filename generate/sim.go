@@ -69,13 +69,13 @@ type ev struct {
 }
 
 type plan struct {
-	dropTeam                                                 int16
-	dropFrom                                                 int
-	teamChanger, deactivated, backfiller, burster, behind    int32
-	missingTarget, revised                                   int32
-	missingMonth                                             int
-	poorCompleteness, loginGap, dormant                      []int32
-	backfillDays, burstDays                                  []int
+	dropTeam                                              int16
+	dropFrom                                              int
+	teamChanger, deactivated, backfiller, burster, behind int32
+	missingTarget, revised                                int32
+	missingMonth                                          int
+	poorCompleteness, loginGap, dormant                   []int32
+	backfillDays, burstDays                               []int
 }
 
 type dayInfo struct {
@@ -117,7 +117,6 @@ type sim struct {
 	y0, m0, d0    int
 	days          []dayInfo
 	buckets       [][]ev
-	free          [][]ev
 	cur           int
 	seq           uint64
 	n             counters
@@ -325,18 +324,15 @@ func (s *sim) add(e ev) {
 		d = s.cur // late: goes out with today's events
 	}
 	for len(s.buckets) <= d {
-		var b []ev
-		if n := len(s.free); n > 0 {
-			b, s.free = s.free[n-1][:0], s.free[:n-1]
-		}
-		s.buckets = append(s.buckets, b)
+		s.buckets = append(s.buckets, nil)
 	}
 	s.seq++
 	e.seq = s.seq
 	s.buckets[d] = append(s.buckets[d], e)
 }
 
-// recDelay is the usual delay between a follow-up and its entry.
+// recOf is when an event occurring at t is entered: usually minutes later,
+// sometimes hours, now and then the next day.
 func (s *sim) recOf(t int64) int64 {
 	r := s.rng
 	switch u := r.Float64(); {
@@ -410,7 +406,6 @@ func (s *sim) flush(d int) error {
 		}
 	}
 	s.buckets[d] = nil
-	s.free = append(s.free, b[:0])
 	return nil
 }
 
@@ -1426,7 +1421,7 @@ func (s *sim) ownerChanges(d int) {
 func (s *sim) targetValues(ei int32, wdays int) [4]int64 {
 	r := s.rng
 	e := &s.emps[ei]
-	rev := math.Max(1, math.Round(e.expRevenue/100*uniform(r, 0.9, 1.2)/10000)) * 10000
+	rev := math.Max(1, math.Round(e.expRevenue/100*uniform(r, 0.85, 1.15)/10000)) * 10000
 	return [4]int64{
 		int64(rev),
 		int64(math.Max(1, math.Round(e.expNew*uniform(r, 0.9, 1.4)))),

@@ -49,6 +49,8 @@ type Options struct {
 	FlushBytes      int64
 	FlushInterval   time.Duration
 	MaxMessageBytes int
+	// RefusedRawBytes is how much of a refused message is kept: 0 means
+	// the default (64 KiB), a negative number keeps nothing.
 	RefusedRawBytes int
 	FetchMaxBytes   int
 	FetchMaxWait    time.Duration

@@ -10,12 +10,12 @@ import (
 	"github.com/pulsekpi/pulse/warehouse"
 )
 
-// readPartition reads one assigned partition from start and hands its
-// messages to the batcher until the generation (gctx) or the consumer (ctx)
-// ends. The kafka-go reader retries broken connections by itself.
-func (c *consumer) readPartition(ctx, gctx context.Context, tp warehouse.TopicPartition, start int64, out chan<- message) {
-	o := &c.in.opts
-	r := kafka.NewReader(kafka.ReaderConfig{
+// ReaderConfig is the kafka-go reader configuration ingest uses for one
+// assigned partition. Benchmarks use it to measure consuming alone with the
+// very same client settings.
+func ReaderConfig(o Options, tp warehouse.TopicPartition) kafka.ReaderConfig {
+	o.defaults()
+	return kafka.ReaderConfig{
 		Brokers:        o.Brokers,
 		Topic:          tp.Topic,
 		Partition:      tp.Partition,
@@ -27,10 +27,18 @@ func (c *consumer) readPartition(ctx, gctx context.Context, tp warehouse.TopicPa
 		ReadBackoffMin: 50 * time.Millisecond,
 		ReadBackoffMax: time.Second,
 		MaxAttempts:    1 << 30,
-		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
-			c.log.Debug("kafka reader "+tp.String()+": "+f, a...)
-		}),
+	}
+}
+
+// readPartition reads one assigned partition from start and hands its
+// messages to the batcher until the generation (gctx) or the consumer (ctx)
+// ends. The kafka-go reader retries broken connections by itself.
+func (c *consumer) readPartition(ctx, gctx context.Context, tp warehouse.TopicPartition, start int64, out chan<- message) {
+	cfg := ReaderConfig(c.in.opts, tp)
+	cfg.ErrorLogger = kafka.LoggerFunc(func(f string, a ...any) {
+		c.log.Debug("kafka reader "+tp.String()+": "+f, a...)
 	})
+	r := kafka.NewReader(cfg)
 	defer r.Close()
 	if err := r.SetOffset(start); err != nil {
 		c.log.Error("setting start offset", "partition", tp.String(), "offset", start, "err", err)

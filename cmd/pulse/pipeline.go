@@ -39,6 +39,10 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 	if err != nil {
 		return nil, err
 	}
+	refusedRaw := int(cfg.Ingest.RefusedRawBytes)
+	if refusedRaw == 0 {
+		refusedRaw = -1 // the setting's 0 means keep none; ingest's 0 means its default
+	}
 	in := ingest.New(wh, ingest.Options{
 		Brokers:         cfg.Brokers,
 		Topics:          cfg.Topics.All(),
@@ -49,7 +53,7 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		FlushBytes:      int64(cfg.Ingest.FlushBytes),
 		FlushInterval:   cfg.Ingest.FlushInterval,
 		MaxMessageBytes: int(cfg.Ingest.MaxMessageBytes),
-		RefusedRawBytes: int(cfg.Ingest.RefusedRawBytes),
+		RefusedRawBytes: refusedRaw,
 		FetchMaxBytes:   int(cfg.Ingest.FetchMaxBytes),
 		FetchMaxWait:    cfg.Ingest.FetchMaxWait,
 		QueueCapacity:   cfg.Ingest.QueueCapacity,

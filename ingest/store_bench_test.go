@@ -1,0 +1,122 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pulsekpi/pulse/event"
+	"github.com/pulsekpi/pulse/generate"
+	"github.com/pulsekpi/pulse/warehouse"
+)
+
+// buildBatches decodes n generated events into batches of rows each, as
+// the batcher does, without Kafka.
+func buildBatches(b *testing.B, tables []warehouse.RawTable, n, rows int) []*warehouse.Batch {
+	g := generate.New(generate.Options{Seed: 3, Now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+	dec := event.NewDecoder(0)
+	var out []*warehouse.Batch
+	bt := newBatch(tables, 1024)
+	var ev event.Event
+	off := int64(0)
+	err := g.Stream(n, func(m generate.Message) error {
+		msg := message{Topic: m.Topic, Partition: int(off % 3), Offset: off, Key: m.Key, Value: m.Value}
+		off++
+		if err := dec.Decode(m.Value, &ev); err != nil {
+			r, _ := event.AsRefusal(err)
+			bt.addRefused(&msg, r)
+		} else if ev.Type < 0 {
+			bt.addEvent(&msg, &ev, len(tables)-1)
+		} else {
+			bt.addEvent(&msg, &ev, ev.Type)
+		}
+		if bt.rows >= rows {
+			out = append(out, bt.finish())
+			bt = newBatch(tables, 1024)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !bt.empty() {
+		out = append(out, bt.finish())
+	}
+	return out
+}
+
+// BenchmarkDecodeAndBuild measures the batcher's work per event: decode,
+// validate, append to Arrow builders.
+func BenchmarkDecodeAndBuild(b *testing.B) {
+	tables := warehouse.RawTables()
+	for b.Loop() {
+		for _, wb := range buildBatches(b, tables, 100_000, 122880) {
+			releaseBatch(wb)
+		}
+	}
+	b.ReportMetric(float64(100_000*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkStore measures the warehouse's transactional store of full
+// batches (122,880 rows) of generated events into a DuckDB file.
+func BenchmarkStore(b *testing.B) {
+	const n = 491_520 // four full batches
+	w, err := warehouse.Open(context.Background(), warehouse.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	tables := w.RawTables()
+	batches := buildBatches(b, tables, n, 122880)
+	b.ResetTimer()
+	stored := 0
+	for i := 0; i < b.N; i++ {
+		// Each round stores fresh offsets and ids: shift the batches'
+		// partitions so that nothing is stale or duplicate.
+		if i > 0 {
+			b.StopTimer()
+			for _, wb := range batches {
+				releaseBatch(wb)
+			}
+			batches = rebuildUnique(b, tables, n, i)
+			b.StartTimer()
+		}
+		for _, wb := range batches {
+			res, err := w.Store(context.Background(), wb)
+			if err != nil {
+				b.Fatal(err)
+			}
+			stored += int(res.Total.Stored)
+		}
+	}
+	b.ReportMetric(float64(stored)/b.Elapsed().Seconds(), "events/s")
+}
+
+func rebuildUnique(b *testing.B, tables []warehouse.RawTable, n, round int) []*warehouse.Batch {
+	g := generate.New(generate.Options{Seed: int64(100 + round), Now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+	dec := event.NewDecoder(0)
+	var out []*warehouse.Batch
+	bt := newBatch(tables, 1024)
+	var ev event.Event
+	off := int64(0)
+	_ = g.Stream(n, func(m generate.Message) error {
+		msg := message{Topic: m.Topic, Partition: 100 + round, Offset: off, Key: m.Key, Value: m.Value}
+		off++
+		if dec.Decode(m.Value, &ev) == nil {
+			t := ev.Type
+			if t < 0 {
+				t = len(tables) - 1
+			}
+			bt.addEvent(&msg, &ev, t)
+		}
+		if bt.rows >= 122880 {
+			out = append(out, bt.finish())
+			bt = newBatch(tables, 1024)
+		}
+		return nil
+	})
+	if !bt.empty() {
+		out = append(out, bt.finish())
+	}
+	return out
+}
