@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -60,14 +62,18 @@ func BenchmarkDecodeAndBuild(b *testing.B) {
 // BenchmarkStore measures the warehouse's transactional store of full
 // batches (122,880 rows) of generated events into a DuckDB file.
 func BenchmarkStore(b *testing.B) {
-	const n = 491_520 // four full batches
+	const n = 491_520 // four full batches of the default size
+	rows := 122880
+	if v, err := strconv.Atoi(os.Getenv("PULSE_BENCH_ROWS")); err == nil {
+		rows = v
+	}
 	w, err := warehouse.Open(context.Background(), warehouse.Options{Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Close()
 	tables := w.RawTables()
-	batches := buildBatches(b, tables, n, 122880)
+	batches := buildBatches(b, tables, n, rows)
 	b.ResetTimer()
 	stored := 0
 	for i := 0; i < b.N; i++ {
@@ -78,7 +84,7 @@ func BenchmarkStore(b *testing.B) {
 			for _, wb := range batches {
 				releaseBatch(wb)
 			}
-			batches = rebuildUnique(b, tables, n, i)
+			batches = rebuildUnique(b, tables, n, rows, i)
 			b.StartTimer()
 		}
 		for _, wb := range batches {
@@ -92,7 +98,7 @@ func BenchmarkStore(b *testing.B) {
 	b.ReportMetric(float64(stored)/b.Elapsed().Seconds(), "events/s")
 }
 
-func rebuildUnique(b *testing.B, tables []warehouse.RawTable, n, round int) []*warehouse.Batch {
+func rebuildUnique(b *testing.B, tables []warehouse.RawTable, n, rows, round int) []*warehouse.Batch {
 	g := generate.New(generate.Options{Seed: int64(100 + round), Now: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
 	dec := event.NewDecoder(0)
 	var out []*warehouse.Batch
@@ -109,7 +115,7 @@ func rebuildUnique(b *testing.B, tables []warehouse.RawTable, n, round int) []*w
 			}
 			bt.addEvent(&msg, &ev, t)
 		}
-		if bt.rows >= 122880 {
+		if bt.rows >= rows {
 			out = append(out, bt.finish())
 			bt = newBatch(tables, 1024)
 		}

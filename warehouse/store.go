@@ -313,20 +313,27 @@ func (w *Warehouse) write(ctx context.Context, b *Batch, p *storePlan) (err erro
 			return fmt.Errorf("ops.refused_events: %w", err)
 		}
 	}
-	for tp, end := range b.Ends {
-		c := p.counts[tp]
+	if len(b.Ends) > 0 {
+		// One statement for every partition of the batch: an upsert costs
+		// milliseconds, so one per partition would add up.
+		var values []string
+		var args []any
+		for tp, end := range b.Ends {
+			c := p.counts[tp]
+			values = append(values, "(?, ?, ?, ?, ?, ?, ?, now())")
+			args = append(args, tp.Topic, tp.Partition, end, c.Stored, c.Refused, c.Duplicates, c.Unknown)
+		}
 		if _, err := w.writer.ExecContext(ctx, `INSERT INTO ops.kafka_offsets AS o
 			(topic, partition, next_offset, stored_events, refused_events, duplicate_events, unknown_events, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, now())
+			VALUES `+strings.Join(values, ", ")+`
 			ON CONFLICT (topic, partition) DO UPDATE SET
 				next_offset = greatest(o.next_offset, excluded.next_offset),
 				stored_events = o.stored_events + excluded.stored_events,
 				refused_events = o.refused_events + excluded.refused_events,
 				duplicate_events = o.duplicate_events + excluded.duplicate_events,
 				unknown_events = o.unknown_events + excluded.unknown_events,
-				updated_at = excluded.updated_at`,
-			tp.Topic, tp.Partition, end, c.Stored, c.Refused, c.Duplicates, c.Unknown); err != nil {
-			return fmt.Errorf("ops.kafka_offsets %s: %w", tp, err)
+				updated_at = excluded.updated_at`, args...); err != nil {
+			return fmt.Errorf("ops.kafka_offsets: %w", err)
 		}
 	}
 	_, err = w.writer.ExecContext(ctx, "COMMIT")
