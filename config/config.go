@@ -101,7 +101,9 @@ func Default() Config {
 		},
 		Warehouse: Warehouse{
 			File:                "pulse.duckdb",
-			CheckpointThreshold: "1GB",
+			Threads:             1,
+			MemoryLimit:         "1GB",
+			CheckpointThreshold: "256MB",
 			IdleCheckpoint:      30 * time.Second,
 		},
 		Generator: Generator{Seed: 1, Days: 90, Employees: 60, Rate: 200},

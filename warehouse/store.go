@@ -137,11 +137,17 @@ func (w *Warehouse) plan(ctx context.Context, b *Batch, res *Result) (*storePlan
 		table, row int
 		id         string
 	}
+	rows := 0
+	for _, rec := range b.Records {
+		if rec != nil {
+			rows += int(rec.NumRows())
+		}
+	}
 	var (
 		keeps      = make([][]bool, len(w.tables))
 		hashes     = make([][]uint64, len(w.tables))
 		candidates []candidate
-		inBatch    = map[uint64]string{}
+		inBatch    = make(map[uint64]string, rows)
 	)
 	for ti, rec := range b.Records {
 		if rec == nil || rec.NumRows() == 0 {

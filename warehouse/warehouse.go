@@ -35,8 +35,9 @@ type Options struct {
 	Threads     int
 	MemoryLimit string
 	// CheckpointThreshold is DuckDB's WAL size that triggers an automatic
-	// checkpoint. The default 16MB stalls steady ingest every few seconds;
-	// we default to 1GB and checkpoint ourselves when ingest is idle.
+	// checkpoint. DuckDB's 16MB halves steady ingest; we default to 256MB
+	// (data not yet checkpointed is held in memory, so it bounds memory
+	// too) and also checkpoint when ingest is idle.
 	CheckpointThreshold string
 	// IdleCheckpoint is how long Store must be idle before Run checkpoints;
 	// 0 disables idle checkpoints.
@@ -81,7 +82,7 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 		opts.File = "pulse.duckdb"
 	}
 	if opts.CheckpointThreshold == "" {
-		opts.CheckpointThreshold = "1GB"
+		opts.CheckpointThreshold = "256MB"
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -42,6 +42,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/pulsekpi/pulse/broker"
+	"github.com/pulsekpi/pulse/config"
 	"github.com/pulsekpi/pulse/generate"
 	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/warehouse"
@@ -70,6 +71,10 @@ type flags struct {
 	skipNaive   bool
 	cpuProfile  string
 	flushRows   int
+	ckpt        string
+	threads     int
+	memLimit    string
+	skipMain    bool
 }
 
 func run() error {
@@ -87,6 +92,10 @@ func run() error {
 	flag.BoolVar(&f.skipBacklog, "skip-backlog", false, "skip the backlog RSS measurement")
 	flag.BoolVar(&f.skipFresh, "skip-fresh", false, "skip the freshness measurement")
 	flag.BoolVar(&f.skipNaive, "skip-naive", false, "skip the naive baseline")
+	flag.StringVar(&f.ckpt, "checkpoint-threshold", config.Default().Warehouse.CheckpointThreshold, "warehouse.checkpoint_threshold")
+	flag.BoolVar(&f.skipMain, "skip-main", false, "skip (a), (b) and (c)")
+	flag.IntVar(&f.threads, "threads", config.Default().Warehouse.Threads, "warehouse.threads (0: all cores)")
+	flag.StringVar(&f.memLimit, "memory-limit", config.Default().Warehouse.MemoryLimit, "warehouse.memory_limit")
 	flag.IntVar(&f.flushRows, "flush-rows", 0, "ingest.flush_rows for (b) (0: the default)")
 	flag.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the end-to-end run (b) here")
 	flag.Parse()
@@ -113,7 +122,7 @@ func childBroker(port int) error {
 func childPipeline(f flags) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	w, err := warehouse.Open(ctx, warehouse.Options{Dir: f.data})
+	w, err := warehouse.Open(ctx, warehouse.Options{Dir: f.data, Threads: f.threads, MemoryLimit: f.memLimit, CheckpointThreshold: f.ckpt})
 	if err != nil {
 		return err
 	}
@@ -156,9 +165,28 @@ func bench(f flags) error {
 	}
 	addr = strings.TrimSpace(addr)
 	fmt.Printf("# ingest benchmark, %s, GOMAXPROCS=%d, %d CPUs, %s\n", time.Now().Format("2006-01-02"), runtime.GOMAXPROCS(0), runtime.NumCPU(), cpuModel())
-	fmt.Printf("broker: kfake in a child process at %s\n\n", addr)
+	fmt.Printf("broker: kfake in a child process at %s; warehouse.threads=%d, memory_limit=%q\n\n", addr, f.threads, f.memLimit)
 
-	// The same events for (a), (b) and (c).
+	if !f.skipMain {
+		if err := throughput(f, addr, tmp); err != nil {
+			return err
+		}
+	}
+	if !f.skipFresh {
+		if err := freshness(addr, f, filepath.Join(tmp, "fresh")); err != nil {
+			return fmt.Errorf("freshness: %w", err)
+		}
+	}
+	if !f.skipBacklog {
+		if err := backlogRSS(self, addr, f, filepath.Join(tmp, "backlog")); err != nil {
+			return fmt.Errorf("backlog: %w", err)
+		}
+	}
+	return nil
+}
+
+// throughput runs (a), (b) and (c) on the same events.
+func throughput(f flags, addr, tmp string) error {
 	main := []string{"b.crm", "b.finance", "b.ticket"}
 	start := time.Now()
 	if err := produceGenerated(addr, main, f.events, 1); err != nil {
@@ -180,7 +208,7 @@ func bench(f flags) error {
 			return err
 		}
 	}
-	b, err := endToEnd(addr, main, f.events, f.flushRows, filepath.Join(tmp, "e2e"))
+	b, err := endToEnd(addr, main, f.events, f.flushRows, f.threads, f.memLimit, f.ckpt, filepath.Join(tmp, "e2e"))
 	if f.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -196,16 +224,6 @@ func bench(f flags) error {
 		}
 		fmt.Printf("(c) naive rows:    %9.0f events/s (%d in %s)\n", c.rate(), c.events, c.took.Round(time.Millisecond))
 		fmt.Printf("ratio: end-to-end / naive = %.1f\n\n", b.rate()/c.rate())
-	}
-	if !f.skipFresh {
-		if err := freshness(addr, f.freshRate, f.freshFor, filepath.Join(tmp, "fresh")); err != nil {
-			return fmt.Errorf("freshness: %w", err)
-		}
-	}
-	if !f.skipBacklog {
-		if err := backlogRSS(self, addr, f.backlog, filepath.Join(tmp, "backlog")); err != nil {
-			return fmt.Errorf("backlog: %w", err)
-		}
 	}
 	return nil
 }
@@ -319,9 +337,9 @@ func consumeOnly(addr string, topics []string, n int) (result, error) {
 	return result{"consume-only", n, time.Since(start)}, nil
 }
 
-func endToEnd(addr string, topics []string, n, flushRows int, dir string) (result, error) {
+func endToEnd(addr string, topics []string, n, flushRows, threads int, memLimit, ckpt, dir string) (result, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := warehouse.Open(ctx, warehouse.Options{Dir: dir})
+	w, err := warehouse.Open(ctx, warehouse.Options{Dir: dir, CheckpointThreshold: ckpt, Threads: threads, MemoryLimit: memLimit})
 	if err != nil {
 		cancel()
 		return result{}, err
@@ -402,12 +420,13 @@ func naive(addr string, topics []string, n int, dir string) (result, error) {
 // freshness produces at a steady rate and measures, for a sample of the
 // events, the time from handing the event to the producer to the moment the
 // warehouse has committed it (NextOffsets moves past it).
-func freshness(addr string, rate int, dur time.Duration, dir string) error {
+func freshness(addr string, f flags, dir string) error {
+	rate, dur := f.freshRate, f.freshFor
 	topics := []string{"f.crm", "f.finance", "f.ticket"}
 	route := map[string]string{"crm.events": topics[0], "finance.events": topics[1], "ticket.events": topics[2]}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w, err := warehouse.Open(ctx, warehouse.Options{Dir: dir})
+	w, err := warehouse.Open(ctx, warehouse.Options{Dir: dir, Threads: f.threads, MemoryLimit: f.memLimit, CheckpointThreshold: f.ckpt})
 	if err != nil {
 		return err
 	}
@@ -513,14 +532,16 @@ func freshness(addr string, rate int, dur time.Duration, dir string) error {
 
 // backlogRSS fills a backlog, then starts the pipeline in a child process and
 // samples its RSS while it drains.
-func backlogRSS(self, addr string, n int, dir string) error {
+func backlogRSS(self, addr string, f flags, dir string) error {
+	n := f.backlog
 	topics := []string{"bl.crm", "bl.finance", "bl.ticket"}
 	start := time.Now()
 	if err := produceGenerated(addr, topics, n, 7); err != nil {
 		return err
 	}
 	fmt.Printf("backlog: produced %d events in %s\n", n, time.Since(start).Round(time.Millisecond))
-	cmd := exec.Command(self, "-role", "pipeline", "-brokers", addr, "-data", dir, "-topics", strings.Join(topics, ","))
+	cmd := exec.Command(self, "-role", "pipeline", "-brokers", addr, "-data", dir, "-topics", strings.Join(topics, ","),
+		"-threads", strconv.Itoa(f.threads), "-memory-limit", f.memLimit, "-checkpoint-threshold", f.ckpt)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
 	cmd.Stderr = os.Stderr
 	start = time.Now()
