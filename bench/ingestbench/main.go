@@ -127,6 +127,20 @@ func childPipeline(f flags) error {
 		return err
 	}
 	err = ingest.New(w, ingest.Options{Brokers: []string{f.brokers}, Topics: strings.Split(f.topics, ","), GroupID: "backlog"}).Run(ctx)
+	// Where the memory is, for the report.
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "pipeline at exit: Go heap in use %d MB, Go sys %d MB", ms.HeapInuse>>20, ms.Sys>>20)
+	if rows, qerr := w.DB().Query(`SELECT tag, memory_usage_bytes >> 20 FROM duckdb_memory() WHERE memory_usage_bytes > 1 << 20 ORDER BY 2 DESC`); qerr == nil {
+		for rows.Next() {
+			var tag string
+			var mb int64
+			rows.Scan(&tag, &mb)
+			fmt.Fprintf(os.Stderr, ", DuckDB %s %d MB", tag, mb)
+		}
+		rows.Close()
+	}
+	fmt.Fprintln(os.Stderr)
 	return errors.Join(err, w.Close())
 }
 

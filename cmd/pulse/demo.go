@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,17 +23,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	dataFlag := fs.Lookup("data")
 	dataFlag.Usage = "keep the demo's data (DuckDB file and broker log) in this folder, to carry on after a restart (default: a new temporary folder)"
 	dataFlag.DefValue = ""
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := sf.load(e.environ)
+	cfg, err := sf.parse(args, e.environ)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
-	dataGiven := false
-	fs.Visit(func(f *flag.Flag) { dataGiven = dataGiven || f.Name == "data" })
-	if !dataGiven && os.Getenv("PULSE_DATA") == "" && *sf.config == "" {
+	if !sf.given("data", e.environ) {
 		// A demo starts from scratch unless told where to keep its data.
 		if cfg.Data, err = os.MkdirTemp("", "pulse-demo-"); err != nil {
 			return err

@@ -113,10 +113,7 @@ func (p *pipeline) run(ctx context.Context) error {
 func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "run")
 	sf := addSettingFlags(fs, "brokers", "data", "addr", "timezone", "log-level")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := sf.load(e.environ)
+	cfg, err := sf.parse(args, e.environ)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,25 @@ func addSettingFlags(fs *flag.FlagSet, names ...string) *settingFlags {
 	return sf
 }
 
+// parse parses the command line and builds the configuration from it.
+func (sf *settingFlags) parse(args, environ []string) (config.Config, error) {
+	if err := sf.fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	return sf.load(environ)
+}
+
+// given reports whether the setting was given by flag, variable or file.
+func (sf *settingFlags) given(flagName string, environ []string) bool {
+	set := *sf.config != ""
+	sf.fs.Visit(func(f *flag.Flag) { set = set || f.Name == flagName })
+	env := config.EnvName(sf.binding[flagName]) + "="
+	for _, kv := range environ {
+		set = set || strings.HasPrefix(kv, env)
+	}
+	return set
+}
+
 // load builds the configuration: defaults, file, environment, then the
 // flags that were given on the command line.
 func (sf *settingFlags) load(environ []string) (config.Config, error) {

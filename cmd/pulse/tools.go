@@ -81,10 +81,7 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 	gf := addGeneratorFlags(fs, config.Default().Generator)
 	out := fs.String("out", "", "write JSON-lines files (one per topic) to this folder instead of Kafka")
 	live := fs.Bool("live", false, "after the history, go on live at --rate events per second until interrupted")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := sf.load(e.environ)
+	cfg, err := sf.parse(args, e.environ)
 	if err != nil {
 		return err
 	}
