@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,4 +172,47 @@ func TestBrokerConnectionCut(t *testing.T) {
 		t.Errorf("ingest handled everything (%d) while the connection was cut", cutAt)
 	}
 	checkExactlyOnce(t, w, b.Addrs(), 3*step)
+}
+
+// TestStatus reports stored offsets against the broker's high-water marks,
+// and says so when the warehouse is ahead of the broker (a recreated topic).
+func TestStatus(t *testing.T) {
+	b := startBroker(t)
+	w := openWarehouse(t, t.TempDir())
+	defer w.Close()
+	produce(t, b.Addrs(), logins(0, 30)...)
+	stop := runIngest(t, w, b.Addrs(), nil)
+	waitHandled(t, w.DB(), 30)
+	stop()
+	produce(t, b.Addrs(), logins(30, 6)...) // not consumed: lag
+	st, err := ingest.New(w, testOptions(b.Addrs())).Status(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lag, stored int64
+	for _, p := range st.Partitions {
+		if p.Lag == nil || p.HighWaterMark == nil || p.Problem != "" {
+			t.Fatalf("partition %s/%d: %+v", p.Topic, p.Partition, p)
+		}
+		lag += *p.Lag
+		stored += p.StoredEvents
+	}
+	if len(st.Partitions) != 9 || lag != 6 || stored != 30 {
+		t.Errorf("%d partitions, lag %d, stored %d; want 9, 6, 30", len(st.Partitions), lag, stored)
+	}
+	// The same warehouse against a new, empty broker.
+	fresh := startBroker(t)
+	st, err = ingest.New(w, testOptions(fresh.Addrs())).Status(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := 0
+	for _, p := range st.Partitions {
+		if strings.Contains(p.Problem, "recreated") {
+			problems++
+		}
+	}
+	if problems == 0 {
+		t.Errorf("no partition flagged as ahead of the broker: %+v", st.Partitions)
+	}
 }

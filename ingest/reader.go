@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -35,8 +36,10 @@ func ReaderConfig(o Options, tp warehouse.TopicPartition) kafka.ReaderConfig {
 // ends. The kafka-go reader retries broken connections by itself.
 func (c *consumer) readPartition(ctx, gctx context.Context, tp warehouse.TopicPartition, start int64, out chan<- message) {
 	cfg := ReaderConfig(c.in.opts, tp)
+	// The reader's errors include skipping messages that retention has
+	// deleted and waiting past the end of a recreated topic: worth a warning.
 	cfg.ErrorLogger = kafka.LoggerFunc(func(f string, a ...any) {
-		c.log.Debug("kafka reader "+tp.String()+": "+f, a...)
+		c.log.Warn("kafka reader", "partition", tp.String(), "msg", fmt.Sprintf(f, a...))
 	})
 	r := kafka.NewReader(cfg)
 	defer r.Close()

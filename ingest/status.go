@@ -22,6 +22,8 @@ type PartitionStatus struct {
 	warehouse.PartitionStats
 	HighWaterMark *int64 `json:"high_water_mark"` // null when the broker did not answer
 	Lag           *int64 `json:"lag"`
+	// Problem says what is wrong with the partition, if anything.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Status is the ingest status: per partition, what is stored against what
@@ -56,6 +58,11 @@ func (in *Ingest) Status(ctx context.Context, stats StatsReader) (Status, error)
 		}
 		lag := max(hwm-p.StoredOffset, 0)
 		p.HighWaterMark, p.Lag = &hwm, &lag
+		if hwm < p.StoredOffset {
+			p.Problem = fmt.Sprintf("the warehouse has stored up to offset %d but the broker ends at %d: "+
+				"the topic was recreated or the broker lost data; ingest waits for new offsets past %d",
+				p.StoredOffset, hwm, p.StoredOffset)
+		}
 	}
 	for _, p := range byTP {
 		st.Partitions = append(st.Partitions, *p)
