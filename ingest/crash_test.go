@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -41,14 +42,7 @@ func crashChild(dir, addr string) error {
 	// Small batches so that kills land mid-batch, mid-flush and between.
 	opts.FlushRows = 5000
 	err = ingest.New(w, opts).Run(ctx)
-	return errorsJoin(err, w.Close())
-}
-
-func errorsJoin(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+	return errors.Join(err, w.Close())
 }
 
 // TestCrashSafety kills the pipeline process with SIGKILL at random moments

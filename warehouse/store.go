@@ -164,7 +164,7 @@ func (w *Warehouse) plan(ctx context.Context, b *Batch, res *Result) (*storePlan
 		for r := range n {
 			tp := TopicPartition{Topic: topics.Value(r), Partition: int(parts.Value(r))}
 			c := countsOf(tp)
-			if next, ok := w.offsets[tp]; ok && offs.Value(r) < next {
+			if w.stale(tp, offs.Value(r)) {
 				c.Stale++
 				continue
 			}
@@ -244,7 +244,7 @@ func (w *Warehouse) plan(ctx context.Context, b *Batch, res *Result) (*storePlan
 		for r := range keep {
 			tp := TopicPartition{Topic: topics.Value(r), Partition: int(parts.Value(r))}
 			c := countsOf(tp)
-			if next, ok := w.offsets[tp]; ok && offs.Value(r) < next {
+			if w.stale(tp, offs.Value(r)) {
 				c.Stale++
 				continue
 			}
@@ -263,6 +263,13 @@ func (w *Warehouse) plan(ctx context.Context, b *Batch, res *Result) (*storePlan
 		res.PerPartition[tp] = *c
 	}
 	return p, nil
+}
+
+// stale reports whether a message lies below its partition's stored
+// offset: already stored, refused or skipped in an earlier batch.
+func (w *Warehouse) stale(tp TopicPartition, offset int64) bool {
+	next, ok := w.offsets[tp]
+	return ok && offset < next
 }
 
 // storedIDs says which of ids are stored in any raw table.
