@@ -21,7 +21,17 @@ type Options struct {
 	// MinSessionTimeout lets group members ask for short sessions, so that
 	// tests which kill consumers need not wait Kafka's usual 6 s.
 	MinSessionTimeout time.Duration
-	Logger            *slog.Logger
+	// SASLUsers, when given, make the broker require SASL authentication
+	// (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512), as managed clusters do.
+	SASLUsers []SASLUser
+	Logger    *slog.Logger
+}
+
+// SASLUser is one user the broker accepts.
+type SASLUser struct {
+	Mechanism string // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	User      string
+	Password  string
 }
 
 // Broker is a running embedded broker.
@@ -49,6 +59,12 @@ func Start(opts Options) (*Broker, error) {
 	}
 	if opts.MinSessionTimeout > 0 {
 		kopts = append(kopts, kfake.GroupMinSessionTimeout(opts.MinSessionTimeout))
+	}
+	if len(opts.SASLUsers) > 0 {
+		kopts = append(kopts, kfake.EnableSASL())
+		for _, u := range opts.SASLUsers {
+			kopts = append(kopts, kfake.Superuser(u.Mechanism, u.User, u.Password))
+		}
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))

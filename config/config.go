@@ -28,10 +28,23 @@ type Config struct {
 	// AdminToken comes from PULSE_ADMIN_TOKEN only, never from a file.
 	AdminToken string `yaml:"-"`
 
+	Kafka     Kafka     `yaml:"kafka"`
 	Topics    Topics    `yaml:"topics"`
 	Ingest    Ingest    `yaml:"ingest"`
 	Warehouse Warehouse `yaml:"warehouse"`
 	Generator Generator `yaml:"generator"`
+}
+
+// Kafka is how Pulse connects to the brokers: TLS and SASL for managed
+// clusters (Confluent Cloud, MSK, Aiven…).
+type Kafka struct {
+	ClientID              string `yaml:"client_id"`
+	TLS                   bool   `yaml:"tls"`
+	TLSCAFile             string `yaml:"tls_ca_file"`
+	TLSInsecureSkipVerify bool   `yaml:"tls_insecure_skip_verify"`
+	SASLMechanism         string `yaml:"sasl_mechanism"`
+	SASLUsername          string `yaml:"sasl_username"`
+	SASLPassword          string `yaml:"sasl_password"`
 }
 
 // Topics names the three topics of events.md.
@@ -85,6 +98,7 @@ func Default() Config {
 		Addr:     ":8080",
 		Timezone: "UTC",
 		LogLevel: "info",
+		Kafka:    Kafka{ClientID: "pulse"},
 		Topics:   Topics{CRM: "crm.events", Finance: "finance.events", Ticket: "ticket.events"},
 		Ingest: Ingest{
 			GroupID:         "pulse",
@@ -375,6 +389,12 @@ func (c *Config) Set(path, text string) error {
 	switch fv.Kind() {
 	case reflect.String:
 		fv.SetString(text)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(text)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", text)
+		}
+		fv.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		n, err := strconv.ParseInt(text, 10, 64)
 		if err != nil {
@@ -420,6 +440,11 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("addr", c.Addr == "", "must be a listen address like :8080"),
 		check("timezone", tzErr != nil, "unknown time zone %q (use an IANA name like Asia/Shanghai)", c.Timezone),
 		check("log_level", !oneOf(c.LogLevel, "debug", "info", "warn", "error"), "must be debug, info, warn or error, got %q", c.LogLevel),
+		check("kafka.sasl_mechanism", !oneOf(strings.ToLower(c.Kafka.SASLMechanism), "", "plain", "scram-sha-256", "scram-sha-512"),
+			"must be empty, plain, scram-sha-256 or scram-sha-512, got %q", c.Kafka.SASLMechanism),
+		check("kafka.sasl_username", c.Kafka.SASLMechanism != "" && c.Kafka.SASLUsername == "", "is needed with a SASL mechanism"),
+		check("kafka.tls_ca_file", c.Kafka.TLSCAFile != "" && !fileExists(c.Kafka.TLSCAFile), "no such file: %q", c.Kafka.TLSCAFile),
+		check("kafka.tls_ca_file", c.Kafka.TLSCAFile != "" && !c.Kafka.TLS, "is set but kafka.tls is false"),
 		check("topics.crm", c.Topics.CRM == "", "must name a topic"),
 		check("topics.finance", c.Topics.Finance == "", "must name a topic"),
 		check("topics.ticket", c.Topics.Ticket == "", "must name a topic"),
@@ -443,6 +468,11 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("generator.bad_rate", c.Generator.BadRate < 0 || c.Generator.BadRate > 1, "must be between 0 and 1, got %v", c.Generator.BadRate),
 	}
 	return errors.Join(checks...)
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
 }
 
 func oneOf(s string, set ...string) bool {

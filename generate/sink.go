@@ -24,9 +24,15 @@ type KafkaSink struct {
 }
 
 // NewKafkaSink returns a sink producing to the given brokers (host:port).
-func NewKafkaSink(brokers []string) *KafkaSink {
+// A nil transport uses kafka-go's default (plain TCP).
+func NewKafkaSink(brokers []string, transport *kafka.Transport) *KafkaSink {
+	var rt kafka.RoundTripper
+	if transport != nil {
+		rt = transport
+	}
 	return &KafkaSink{w: &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),
+		Transport:              rt,
 		Balancer:               &kafka.Hash{},
 		BatchSize:              1000,
 		BatchBytes:             1 << 20,

@@ -107,7 +107,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	<-produced
 	cmd := start()
-	hwms, err := ingest.HighWaterMarks(context.Background(), b.Addrs(), topics)
+	hwms, err := ingest.HighWaterMarks(context.Background(), b.Addrs(), topics, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

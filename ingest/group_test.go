@@ -12,7 +12,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/pulsekpi/pulse/broker"
 	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/kafkaconn"
 	"github.com/pulsekpi/pulse/warehouse"
 )
 
@@ -28,7 +30,7 @@ func logins(from, n int) []kafka.Message {
 
 // checkExactlyOnce asserts every produced login is stored once and the
 // stored offsets equal the brokers' high-water marks.
-func checkExactlyOnce(t *testing.T, w *warehouse.Warehouse, addrs []string, total int) {
+func checkExactlyOnce(t *testing.T, w *warehouse.Warehouse, addrs []string, total int, transport kafka.RoundTripper) {
 	t.Helper()
 	db := w.DB()
 	if n := count(t, db, `SELECT count(*) FROM raw.user_login`); n != int64(total) {
@@ -37,7 +39,7 @@ func checkExactlyOnce(t *testing.T, w *warehouse.Warehouse, addrs []string, tota
 	if n := count(t, db, `SELECT count(DISTINCT event_id) FROM raw.user_login`); n != int64(total) {
 		t.Errorf("%d distinct events, want %d", n, total)
 	}
-	hwms, err := ingest.HighWaterMarks(context.Background(), addrs, topics)
+	hwms, err := ingest.HighWaterMarks(context.Background(), addrs, topics, transport)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func TestConsumerJoinsAndLeaves(t *testing.T) {
 	produce(t, b.Addrs(), logins(2*step, step)...)
 	waitHandled(t, w.DB(), 3*step)
 	stopA()
-	checkExactlyOnce(t, w, b.Addrs(), 3*step)
+	checkExactlyOnce(t, w, b.Addrs(), 3*step, nil)
 }
 
 // proxy is a TCP proxy that can cut every connection and refuse new ones
@@ -171,7 +173,7 @@ func TestBrokerConnectionCut(t *testing.T) {
 	if cutAt >= 3*step {
 		t.Errorf("ingest handled everything (%d) while the connection was cut", cutAt)
 	}
-	checkExactlyOnce(t, w, b.Addrs(), 3*step)
+	checkExactlyOnce(t, w, b.Addrs(), 3*step, nil)
 }
 
 // TestStatus reports stored offsets against the broker's high-water marks,
@@ -214,5 +216,55 @@ func TestStatus(t *testing.T) {
 	}
 	if problems == 0 {
 		t.Errorf("no partition flagged as ahead of the broker: %+v", st.Partitions)
+	}
+}
+
+// TestSASL: ingest authenticates to a broker that requires SASL, with each
+// mechanism Pulse speaks; a wrong password gets nothing.
+func TestSASL(t *testing.T) {
+	users := []broker.SASLUser{
+		{Mechanism: "PLAIN", User: "plain-user", Password: "p1"},
+		{Mechanism: "SCRAM-SHA-256", User: "scram256", Password: "p2"},
+		{Mechanism: "SCRAM-SHA-512", User: "scram512", Password: "p3"},
+	}
+	b, err := broker.Start(broker.Options{Topics: topics, MinSessionTimeout: 100 * time.Millisecond, SASLUsers: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	admin := kafkaconn.Options{SASLMechanism: "plain", SASLUsername: "plain-user", SASLPassword: "p1"}
+	transport, err := admin.Transport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(b.Addrs()...), Transport: transport, Balancer: &kafka.Hash{}, BatchTimeout: 5 * time.Millisecond}
+	if err := w.WriteMessages(context.Background(), logins(0, 60)...); err != nil {
+		t.Fatalf("producing with SASL: %v", err)
+	}
+	w.Close()
+
+	bad := kafkaconn.Options{SASLMechanism: "scram-sha-256", SASLUsername: "scram256", SASLPassword: "wrong"}
+	badTransport, _ := bad.Transport()
+	if _, err := ingest.HighWaterMarks(context.Background(), b.Addrs(), topics, badTransport); err == nil {
+		t.Error("a wrong password was let in")
+	}
+	for _, mech := range []string{"plain", "scram-sha-256", "scram-sha-512"} {
+		t.Run(mech, func(t *testing.T) {
+			u := users[map[string]int{"plain": 0, "scram-sha-256": 1, "scram-sha-512": 2}[mech]]
+			conn := kafkaconn.Options{SASLMechanism: mech, SASLUsername: u.User, SASLPassword: u.Password}
+			dialer, err := conn.Dialer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, _ := conn.Transport()
+			w := openWarehouse(t, t.TempDir())
+			defer w.Close()
+			stop := runIngest(t, w, b.Addrs(), func(o *ingest.Options) {
+				o.Dialer, o.Transport, o.GroupID = dialer, tr, "sasl-"+mech
+			})
+			waitHandled(t, w.DB(), 60)
+			stop()
+			checkExactlyOnce(t, w, b.Addrs(), 60, tr)
+		})
 	}
 }

@@ -60,11 +60,12 @@ type Options struct {
 	SessionTimeout    time.Duration
 	RebalanceTimeout  time.Duration
 	HeartbeatInterval time.Duration
-	// Dialer overrides how consumers reach the brokers (tests use it for
-	// timeouts); nil uses kafka-go's default.
-	Dialer  *kafka.Dialer
-	Logger  *slog.Logger
-	Metrics *Metrics
+	// Dialer and Transport say how consumers and admin requests reach the
+	// brokers (TLS, SASL; tests use a proxy); nil uses kafka-go's defaults.
+	Dialer    *kafka.Dialer
+	Transport *kafka.Transport
+	Logger    *slog.Logger
+	Metrics   *Metrics
 }
 
 func (o *Options) defaults() {

@@ -47,6 +47,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	defer b.Close()
 	cfg.Brokers = b.Addrs()
+	cfg.Kafka = config.Default().Kafka // the embedded broker speaks plain TCP
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = randomToken()
 	}
@@ -70,7 +71,7 @@ Generating %d days of history for %d employees, then %.0f events/s live. Ctrl-C 
 	genCtx, stopGen := context.WithCancel(ctx)
 	genDone := make(chan error, 1)
 	go func() {
-		genDone <- demoGenerate(genCtx, e, generate.New(genOpts), generate.NewKafkaSink(cfg.Brokers), *gf.rate, len(p.wh.NextOffsets()) > 0)
+		genDone <- demoGenerate(genCtx, e, generate.New(genOpts), generate.NewKafkaSink(cfg.Brokers, nil), *gf.rate, len(p.wh.NextOffsets()) > 0)
 	}()
 	err = p.run(ctx)
 	stopGen()

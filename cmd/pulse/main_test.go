@@ -59,6 +59,9 @@ func TestBadConfigNamesLineAndField(t *testing.T) {
 		{nil, []string{"run", "--config", file}, "pulse.yaml:4: ingest.flush_rowz: unknown setting"},
 		{[]string{"PULSE_INGEST_CONSUMERS=zero"}, []string{"run"}, "PULSE_INGEST_CONSUMERS"},
 		{nil, []string{"run", "--timezone", "Mars/Olympus"}, "timezone"},
+		{[]string{"PULSE_KAFKA_SASL_MECHANISM=kerberos"}, []string{"run"}, "PULSE_KAFKA_SASL_MECHANISM"},
+		{[]string{"PULSE_KAFKA_TLS=maybe"}, []string{"run"}, "PULSE_KAFKA_TLS: not true or false"},
+		{[]string{"PULSE_KAFKA_SASL_MECHANISM=plain"}, []string{"run"}, "sasl_username"},
 	}
 	for _, c := range cases {
 		_, err := runCmd(context.Background(), t, c.env, c.args...)

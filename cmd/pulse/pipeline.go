@@ -39,6 +39,15 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 	if err != nil {
 		return nil, err
 	}
+	conn := kafkaConn(cfg)
+	dialer, err := conn.Dialer()
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
+	transport, err := conn.Transport()
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
 	refusedRaw := int(cfg.Ingest.RefusedRawBytes)
 	if refusedRaw == 0 {
 		refusedRaw = -1 // the setting's 0 means keep none; ingest's 0 means its default
@@ -57,6 +66,8 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		FetchMaxBytes:   int(cfg.Ingest.FetchMaxBytes),
 		FetchMaxWait:    cfg.Ingest.FetchMaxWait,
 		QueueCapacity:   cfg.Ingest.QueueCapacity,
+		Dialer:          dialer,
+		Transport:       transport,
 		Logger:          log.With("component", "ingest"),
 		Metrics:         ingest.NewMetrics(reg),
 	})

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/pulsekpi/pulse/config"
+	"github.com/pulsekpi/pulse/generate"
+	"github.com/pulsekpi/pulse/kafkaconn"
 )
 
 // settingFlags are the flags every long-running command shares, each
@@ -79,6 +81,23 @@ func (sf *settingFlags) load(environ []string) (config.Config, error) {
 		return cfg, setErr
 	}
 	return cfg, cfg.Validate()
+}
+
+// kafkaConn is the connection settings of cfg for kafka-go clients.
+func kafkaConn(cfg config.Config) kafkaconn.Options {
+	k := cfg.Kafka
+	return kafkaconn.Options{ClientID: k.ClientID, TLS: k.TLS, TLSCAFile: k.TLSCAFile,
+		TLSInsecureSkipVerify: k.TLSInsecureSkipVerify, SASLMechanism: k.SASLMechanism,
+		SASLUsername: k.SASLUsername, SASLPassword: k.SASLPassword}
+}
+
+// kafkaSink is a producer to the configured brokers.
+func kafkaSink(cfg config.Config) (*generate.KafkaSink, error) {
+	t, err := kafkaConn(cfg).Transport()
+	if err != nil {
+		return nil, err
+	}
+	return generate.NewKafkaSink(cfg.Brokers, t), nil
 }
 
 func newLogger(level string) *slog.Logger {

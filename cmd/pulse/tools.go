@@ -98,7 +98,10 @@ func runGenerate(ctx context.Context, e *env, args []string) error {
 		}
 		sink, closeSink = fsink, fsink.Close
 	} else {
-		ksink := generate.NewKafkaSink(cfg.Brokers)
+		ksink, err := kafkaSink(cfg)
+		if err != nil {
+			return err
+		}
 		sink, closeSink = ksink, ksink.Close
 	}
 	g := generate.New(opts)
@@ -129,7 +132,10 @@ func runLoad(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	topics := generate.Topics{CRM: cfg.Topics.CRM, Finance: cfg.Topics.Finance, Ticket: cfg.Topics.Ticket}
-	sink := generate.NewKafkaSink(cfg.Brokers)
+	sink, err := kafkaSink(cfg)
+	if err != nil {
+		return err
+	}
 	total := 0
 	for _, path := range fs.Args() {
 		var chunk []generate.Message
