@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -65,6 +66,9 @@ func Start(opts Options) (*Broker, error) {
 		for _, u := range opts.SASLUsers {
 			kopts = append(kopts, kfake.Superuser(u.Mechanism, u.User, u.Password))
 		}
+	}
+	if os.Getenv("PULSE_KFAKE_LOG") != "" {
+		kopts = append(kopts, kfake.WithLogger(kfake.BasicLogger(os.Stderr, kfake.LogLevelDebug)))
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))

@@ -8,6 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -22,7 +26,7 @@ import (
 // PULSE_CRASH_CHILD set, the test binary runs ingest until it is killed.
 func TestMain(m *testing.M) {
 	if dir := os.Getenv("PULSE_CRASH_CHILD"); dir != "" {
-		if err := crashChild(dir, os.Getenv("PULSE_CRASH_BROKER")); err != nil {
+		if err := crashChild(dir, os.Getenv("PULSE_CRASH_BROKER"), os.Getenv("PULSE_CRASH_GROUP")); err != nil {
 			fmt.Fprintln(os.Stderr, "crash child:", err)
 			os.Exit(1)
 		}
@@ -31,7 +35,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func crashChild(dir, addr string) error {
+func crashChild(dir, addr, group string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	w, err := warehouse.Open(ctx, warehouse.Options{Dir: dir, Logger: testLogger()})
@@ -39,8 +43,24 @@ func crashChild(dir, addr string) error {
 		return err
 	}
 	opts := testOptions([]string{addr})
+	opts.GroupID = group
 	// Small batches so that kills land mid-batch, mid-flush and between.
 	opts.FlushRows = 5000
+	// Tell the test how far the warehouse has got: it cannot open the
+	// file while this process holds it.
+	go func() {
+		for ctx.Err() == nil {
+			var sum int64
+			for _, o := range w.NextOffsets() {
+				sum += o
+			}
+			tmp := filepath.Join(dir, "progress.tmp")
+			if os.WriteFile(tmp, []byte(strconv.FormatInt(sum, 10)), 0o644) == nil {
+				os.Rename(tmp, filepath.Join(dir, "progress"))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
 	err = ingest.New(w, opts).Run(ctx)
 	return errors.Join(err, w.Close())
 }
@@ -53,7 +73,7 @@ func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test runs in the full suite")
 	}
-	const total, kills = 210_000, 12
+	const total, kills = 210_000, 20
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
@@ -79,33 +99,62 @@ func TestCrashSafety(t *testing.T) {
 		}
 		msgs = append(msgs, kafka.Message{Topic: topics[i%3], Key: key, Value: v})
 	}
+	// Produced as a stream, in 21 bursts spread over the kills, so that
+	// every restarted process finds work.
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)
-		for i := 0; i < len(msgs); i += 30_000 {
-			produce(t, b.Addrs(), msgs[i:min(i+30_000, len(msgs))]...)
+		for i := 0; i < len(msgs); i += 10_000 {
+			produce(t, b.Addrs(), msgs[i:min(i+10_000, len(msgs))]...)
+			time.Sleep(800 * time.Millisecond)
 		}
 	}()
 
+	// Each process joins a group of its own. The broker keeps a killed
+	// member until its session expires, and a restart in the same group
+	// waits for that (as it would against Kafka), so most kills would hit
+	// processes that never got a partition. Where to resume comes from
+	// DuckDB, not from the group, which is what this test is about;
+	// rebalances are TestConsumerJoinsAndLeaves's.
+	run := 0
 	start := func() *exec.Cmd {
+		run++
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "PULSE_CRASH_CHILD="+dir, "PULSE_CRASH_BROKER="+b.Addrs()[0])
+		cmd.Env = append(os.Environ(), "PULSE_CRASH_CHILD="+dir, "PULSE_CRASH_BROKER="+b.Addrs()[0],
+			fmt.Sprintf("PULSE_CRASH_GROUP=crash-%d", run))
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { cmd.Process.Kill() }) // no orphans if the test fails
 		return cmd
 	}
+	progress := func() int64 {
+		b, _ := os.ReadFile(filepath.Join(dir, "progress"))
+		n, _ := strconv.ParseInt(string(b), 10, 64)
+		return n
+	}
 	for k := range kills {
+		before := progress()
 		cmd := start()
-		time.Sleep(time.Duration(300+rng.IntN(1700)) * time.Millisecond)
+		// Kill while it works: once it has stored something (or after a
+		// while, should the stream be done), at a random moment of the next
+		// batches: mid-batch, mid-flush, mid-commit.
+		deadline := time.Now().Add(5 * time.Second)
+		for progress() <= before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
-		t.Logf("kill %d done", k+1)
+		t.Logf("kill %d at %d messages stored", k+1, progress())
 	}
 	<-produced
+	// The last run goes to the end; its first progress report (written once
+	// it is up, signal handler and all) replaces the killed runs' ones.
+	os.Remove(filepath.Join(dir, "progress"))
 	cmd := start()
 	hwms, err := ingest.HighWaterMarks(context.Background(), b.Addrs(), topics, nil)
 	if err != nil {
@@ -120,7 +169,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	// Read-only peeks at the file are not possible while the child holds
 	// it, so let the child finish, stop it gracefully and then look.
-	waitChild(t, cmd, dir, b.Addrs(), want)
+	waitChild(t, cmd, dir, want)
 	w := openWarehouse(t, dir)
 	defer w.Close()
 	db := w.DB()
@@ -146,33 +195,23 @@ func TestCrashSafety(t *testing.T) {
 	}
 }
 
-// waitChild waits until the child has stored up to the high-water marks,
-// judged by its Kafka commits, then stops it with SIGTERM.
-func waitChild(t *testing.T, cmd *exec.Cmd, dir string, addrs []string, want int64) {
+// waitChild waits until the child reports that its warehouse has stored
+// up to the high-water marks, then stops it with SIGTERM.
+func waitChild(t *testing.T, cmd *exec.Cmd, dir string, want int64) {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(addrs...)}
 	deadline := time.Now().Add(90 * time.Second)
-	var committed int64
+	var stored int64
 	for {
-		if time.Now().After(deadline) {
-			t.Errorf("pipeline committed %d of %d messages in 90s", committed, want)
+		b, _ := os.ReadFile(filepath.Join(dir, "progress"))
+		stored, _ = strconv.ParseInt(string(b), 10, 64)
+		if stored >= want {
 			break
 		}
-		res, err := client.OffsetFetch(context.Background(), &kafka.OffsetFetchRequest{GroupID: "test"})
-		if err == nil {
-			committed = 0
-			for _, parts := range res.Topics {
-				for _, p := range parts {
-					if p.CommittedOffset > 0 {
-						committed += p.CommittedOffset
-					}
-				}
-			}
-			if committed >= want {
-				break
-			}
+		if time.Now().After(deadline) {
+			t.Errorf("pipeline stored %d of %d messages in 90s", stored, want)
+			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -180,4 +219,67 @@ func waitChild(t *testing.T, cmd *exec.Cmd, dir string, addrs []string, want int
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("pipeline did not stop cleanly: %v", err)
 	}
+}
+
+// failingStore fails every Store while failing is set, as a full disk or a
+// broken database would.
+type failingStore struct {
+	*warehouse.Warehouse
+	failing atomic.Bool
+	calls   atomic.Int64
+}
+
+func (f *failingStore) Store(ctx context.Context, b *warehouse.Batch) (warehouse.Result, error) {
+	f.calls.Add(1)
+	if f.failing.Load() {
+		return warehouse.Result{}, errors.New("IO Error: no space left on device")
+	}
+	return f.Warehouse.Store(ctx, b)
+}
+
+// TestStoreFailures: while the warehouse refuses to store, ingest retries
+// and moves no offset; it recovers when the warehouse does, and a shutdown
+// during the failure returns promptly with an error, losing nothing.
+func TestStoreFailures(t *testing.T) {
+	b := startBroker(t)
+	dir := t.TempDir()
+	w := openWarehouse(t, dir)
+	fs := &failingStore{Warehouse: w}
+	fs.failing.Store(true)
+	produce(t, b.Addrs(), logins(0, 500)...)
+	in := ingest.New(fs, testOptions(b.Addrs()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	waitFor(t, 30*time.Second, "retries", func() (bool, string) { return fs.calls.Load() >= 3, fmt.Sprint(fs.calls.Load()) })
+	if n := handled(t, w.DB()); n != 0 {
+		t.Fatalf("offsets moved while storing failed: %d handled", n)
+	}
+	fs.failing.Store(false) // the disk has room again
+	waitHandled(t, w.DB(), 500)
+	fs.failing.Store(true)
+	produce(t, b.Addrs(), logins(500, 500)...)
+	calls := fs.calls.Load()
+	waitFor(t, 30*time.Second, "failing again", func() (bool, string) { return fs.calls.Load() > calls+1, "" })
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not stored") {
+			t.Errorf("Run returned %v, want an error saying a batch was not stored", err)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Errorf("shutdown took %s", time.Since(start))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after cancel while the store was failing")
+	}
+	// A restart with a healthy warehouse stores the rest, once.
+	stop := runIngest(t, w, b.Addrs(), nil)
+	waitHandled(t, w.DB(), 1000)
+	stop()
+	if n := count(t, w.DB(), `SELECT count(*) FROM raw.user_login`); n != 1000 {
+		t.Errorf("stored %d, want 1000", n)
+	}
+	w.Close()
 }

@@ -127,6 +127,6 @@ func ev(id, typ, occurred string, data string) []byte {
 
 func testOptions(addrs []string) ingest.Options {
 	return ingest.Options{Brokers: addrs, Topics: topics, GroupID: "test", FlushInterval: 50 * time.Millisecond,
-		FetchMaxWait: 50 * time.Millisecond, SessionTimeout: time.Second, RebalanceTimeout: time.Second,
+		SessionTimeout: time.Second, RebalanceTimeout: time.Second,
 		HeartbeatInterval: 100 * time.Millisecond, Logger: testLogger()}
 }

@@ -184,7 +184,7 @@ func (c *consumer) run(ctx context.Context) error {
 	wg.Add(2)
 	var writeErr error
 	go func() { defer wg.Done(); c.batcher(pipeCtx, msgs, batches) }()
-	go func() { defer wg.Done(); writeErr = c.writer(batches) }()
+	go func() { defer wg.Done(); writeErr = c.writer(ctx, batches) }()
 
 	c.consume(ctx, group, msgs)
 	// Stop consuming: closing the group ends the generation, which stops
@@ -222,11 +222,20 @@ func (c *consumer) consume(ctx context.Context, group *kafka.ConsumerGroup, msgs
 		}
 		stored := c.in.store.NextOffsets()
 		assigned := 0
+		// Kafka's committed offsets may lag behind DuckDB's (a commit of the
+		// previous generation fails once it has ended): bring them in step,
+		// so that lag tools see what is really stored.
+		commit := map[string]map[int]int64{}
 		for topic, parts := range gen.Assignments {
 			for _, p := range parts {
 				tp := warehouse.TopicPartition{Topic: topic, Partition: p.ID}
 				start, ok := stored[tp]
-				if !ok {
+				if ok {
+					if commit[topic] == nil {
+						commit[topic] = map[int]int64{}
+					}
+					commit[topic][p.ID] = start
+				} else {
 					start = kafka.FirstOffset
 					if c.in.opts.StartFrom == "latest" {
 						start = kafka.LastOffset
@@ -234,6 +243,11 @@ func (c *consumer) consume(ctx context.Context, group *kafka.ConsumerGroup, msgs
 				}
 				assigned++
 				gen.Start(func(gctx context.Context) { c.readPartition(ctx, gctx, tp, start, msgs) })
+			}
+		}
+		if len(commit) > 0 {
+			if err := gen.CommitOffsets(commit); err != nil {
+				c.log.Debug("committing stored offsets to Kafka", "err", err)
 			}
 		}
 		c.log.Info("joined consumer group", "generation", gen.ID, "partitions", assigned)
@@ -320,27 +334,42 @@ func (c *consumer) batcher(ctx context.Context, msgs <-chan message, out chan<- 
 	}
 }
 
+// store stores one batch, retrying with backoff until it succeeds or
+// the consumer stops.
+func (c *consumer) store(ctx context.Context, p *pending) (warehouse.Result, error) {
+	for attempt := 1; ; attempt++ {
+		// Not ctx: a store under way at shutdown must finish, not be cut.
+		res, err := c.in.store.Store(context.WithoutCancel(ctx), p.batch)
+		if err == nil {
+			return res, nil
+		}
+		if errors.Is(err, warehouse.ErrClosed) || ctx.Err() != nil {
+			return res, fmt.Errorf("stopping with a batch of %d messages not stored (they will be read again from the stored offsets): %w", p.rows, err)
+		}
+		c.log.Error("storing batch failed; retrying", "attempt", attempt, "rows", p.rows, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)):
+		}
+	}
+}
+
 // writer stores batches in order, retrying a failed store until it
 // succeeds: a batch is never skipped, so offsets never run ahead of data.
-func (c *consumer) writer(in <-chan *pending) error {
+// Once ctx is done (shutting down) a failing batch is given up: its
+// messages are read again from the stored offsets at the next start.
+func (c *consumer) writer(ctx context.Context, in <-chan *pending) error {
 	m := c.in.opts.Metrics
 	for p := range in {
 		start := time.Now()
-		var res warehouse.Result
-		for attempt := 1; ; attempt++ {
-			var err error
-			res, err = c.in.store.Store(context.Background(), p.batch)
-			if err == nil {
-				break
-			}
-			if errors.Is(err, warehouse.ErrClosed) {
-				releaseBatch(p.batch)
-				return fmt.Errorf("consumer %d: %w", c.id, err)
-			}
-			c.log.Error("storing batch failed; retrying", "attempt", attempt, "rows", p.rows, "err", err)
-			time.Sleep(min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second))
-		}
+		res, err := c.store(ctx, p)
 		releaseBatch(p.batch)
+		if err != nil {
+			for rest := range in {
+				releaseBatch(rest.batch)
+			}
+			return fmt.Errorf("consumer %d: %w", c.id, err)
+		}
 		m.flushSeconds.Observe(time.Since(start).Seconds())
 		m.batchRows.Observe(float64(p.rows))
 		commit := map[string]map[int]int64{}
