@@ -70,6 +70,7 @@ type Ingest struct {
 	FetchMaxBytes   ByteSize      `yaml:"fetch_max_bytes"`
 	FetchMaxWait    time.Duration `yaml:"fetch_max_wait"`
 	QueueCapacity   int           `yaml:"queue_capacity"`
+	SessionTimeout  time.Duration `yaml:"session_timeout"`
 }
 
 // Warehouse configures the DuckDB database.
@@ -112,6 +113,7 @@ func Default() Config {
 			FetchMaxBytes:   16 << 20,
 			FetchMaxWait:    250 * time.Millisecond,
 			QueueCapacity:   10000,
+			SessionTimeout:  10 * time.Second,
 		},
 		Warehouse: Warehouse{
 			File:                "pulse.duckdb",
@@ -459,6 +461,8 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("ingest.fetch_max_bytes", c.Ingest.FetchMaxBytes < c.Ingest.MaxMessageBytes, "must be at least ingest.max_message_bytes (%d), got %d", c.Ingest.MaxMessageBytes, c.Ingest.FetchMaxBytes),
 		check("ingest.fetch_max_wait", c.Ingest.FetchMaxWait < time.Millisecond, "must be at least 1ms"),
 		check("ingest.queue_capacity", c.Ingest.QueueCapacity < 1, "must be at least 1"),
+		check("ingest.session_timeout", c.Ingest.SessionTimeout < time.Second || c.Ingest.SessionTimeout > 30*time.Minute,
+			"must be between 1s and 30m, got %s", c.Ingest.SessionTimeout),
 		check("warehouse.file", c.Warehouse.File == "" || strings.ContainsAny(c.Warehouse.File, `/\`), "must be a file name inside the data folder, got %q", c.Warehouse.File),
 		check("warehouse.threads", c.Warehouse.Threads < 0, "must be 0 (all cores) or more"),
 		check("warehouse.idle_checkpoint", c.Warehouse.IdleCheckpoint < 0, "must not be negative"),

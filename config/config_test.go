@@ -53,6 +53,7 @@ func goodConfig() Config {
 		FetchMaxBytes:   8 << 20,
 		FetchMaxWait:    100 * time.Millisecond,
 		QueueCapacity:   500,
+		SessionTimeout:  30 * time.Second,
 	}
 	want.Warehouse = Warehouse{
 		File:                "test.duckdb",

@@ -66,10 +66,14 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		FetchMaxBytes:   int(cfg.Ingest.FetchMaxBytes),
 		FetchMaxWait:    cfg.Ingest.FetchMaxWait,
 		QueueCapacity:   cfg.Ingest.QueueCapacity,
-		Dialer:          dialer,
-		Transport:       transport,
-		Logger:          log.With("component", "ingest"),
-		Metrics:         ingest.NewMetrics(reg),
+		SessionTimeout:  cfg.Ingest.SessionTimeout,
+		// Kafka's rule of thumb: heartbeat at a third of the session or less.
+		HeartbeatInterval: cfg.Ingest.SessionTimeout / 10,
+		RebalanceTimeout:  cfg.Ingest.SessionTimeout,
+		Dialer:            dialer,
+		Transport:         transport,
+		Logger:            log.With("component", "ingest"),
+		Metrics:           ingest.NewMetrics(reg),
 	})
 	srv := server.New(server.Options{
 		Addr:       cfg.Addr,
