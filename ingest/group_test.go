@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/pulsekpi/pulse/broker"
@@ -66,23 +67,54 @@ func TestConsumerJoinsAndLeaves(t *testing.T) {
 		return h > 0, fmt.Sprint(h)
 	})
 
-	second := ingest.New(w, func() ingest.Options { o := testOptions(b.Addrs()); o.FlushRows = 2000; return o }())
+	regB := prometheus.NewRegistry()
+	second := ingest.New(w, func() ingest.Options {
+		o := testOptions(b.Addrs())
+		o.FlushRows, o.Metrics = 2000, ingest.NewMetrics(regB)
+		return o
+	}())
 	ctxB, cancelB := context.WithCancel(context.Background())
 	doneB := make(chan error, 1)
 	go func() { doneB <- second.Run(ctxB) }()
-	produced := make(chan struct{})
-	go func() { defer close(produced); produce(t, b.Addrs(), logins(step, step)...) }()
 	waitFor(t, 30*time.Second, "second consumer joined", func() (bool, string) { return second.Ready(), "" })
-	time.Sleep(500 * time.Millisecond) // let it consume a while
+	// Both consumers share the partitions now; the next step is split.
+	produce(t, b.Addrs(), logins(step, step)...)
+	waitHandled(t, w.DB(), 2*step)
+	if n := storedBy(t, regB); n == 0 {
+		t.Error("the second consumer stored nothing: it never took partitions over")
+	}
 	cancelB()
 	if err := <-doneB; err != nil {
 		t.Fatalf("second consumer: %v", err)
 	}
-	<-produced
+	// The first takes every partition back.
 	produce(t, b.Addrs(), logins(2*step, step)...)
 	waitHandled(t, w.DB(), 3*step)
 	stopA()
 	checkExactlyOnce(t, w, b.Addrs(), 3*step, nil)
+}
+
+// storedBy sums what one ingest instance's metrics say it stored.
+func storedBy(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "pulse_ingest_messages_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == "stored" {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
 }
 
 // proxy is a TCP proxy that can cut every connection and refuse new ones
