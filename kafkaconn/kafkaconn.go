@@ -7,7 +7,6 @@ package kafkaconn
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -68,25 +67,20 @@ func (o Options) mechanism() (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("unknown SASL mechanism %q (want one of %s)", o.SASLMechanism, strings.Join(Mechanisms, ", "))
 }
 
-// Validate checks what can be checked without a broker.
-func (o Options) Validate() error {
-	if _, err := o.mechanism(); err != nil {
-		return err
+// parts are the TLS configuration and SASL mechanism both kinds of client
+// take.
+func (o Options) parts() (*tls.Config, sasl.Mechanism, error) {
+	t, err := o.tlsConfig()
+	if err != nil {
+		return nil, nil, err
 	}
-	if o.SASLMechanism != "" && o.SASLUsername == "" {
-		return errors.New("a SASL mechanism needs a username")
-	}
-	_, err := o.tlsConfig()
-	return err
+	m, err := o.mechanism()
+	return t, m, err
 }
 
 // Dialer is for consumer groups and readers.
 func (o Options) Dialer() (*kafka.Dialer, error) {
-	t, err := o.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	m, err := o.mechanism()
+	t, m, err := o.parts()
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +89,7 @@ func (o Options) Dialer() (*kafka.Dialer, error) {
 
 // Transport is for writers and admin requests (kafka.Client).
 func (o Options) Transport() (*kafka.Transport, error) {
-	t, err := o.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	m, err := o.mechanism()
+	t, m, err := o.parts()
 	if err != nil {
 		return nil, err
 	}
