@@ -99,29 +99,21 @@ func TestCrashSafety(t *testing.T) {
 		}
 		msgs = append(msgs, kafka.Message{Topic: topics[i%3], Key: key, Value: v})
 	}
-	// Produced as a stream, in 21 bursts spread over the kills, so that
-	// every restarted process finds work.
-	produced := make(chan struct{})
-	go func() {
-		defer close(produced)
-		for i := 0; i < len(msgs); i += 10_000 {
-			produce(t, b.Addrs(), msgs[i:min(i+10_000, len(msgs))]...)
-			time.Sleep(800 * time.Millisecond)
-		}
-	}()
+	// Produced as a stream: a burst before each run, so that every run
+	// finds work and is killed while it stores.
+	burst := len(msgs)/(kills+1) + 1
+	next := 0
+	produceBurst := func() {
+		end := min(next+burst, len(msgs))
+		produce(t, b.Addrs(), msgs[next:end]...)
+		next = end
+	}
 
-	// Each process joins a group of its own. The broker keeps a killed
-	// member until its session expires, and a restart in the same group
-	// waits for that (as it would against Kafka), so most kills would hit
-	// processes that never got a partition. Where to resume comes from
-	// DuckDB, not from the group, which is what this test is about;
-	// rebalances are TestConsumerJoinsAndLeaves's.
-	run := 0
 	start := func() *exec.Cmd {
-		run++
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "PULSE_CRASH_CHILD="+dir, "PULSE_CRASH_BROKER="+b.Addrs()[0],
-			fmt.Sprintf("PULSE_CRASH_GROUP=crash-%d", run))
+		// Every run joins the same group, as a restarted process does: it
+		// waits for the killed member's session (1 s here) to expire.
+		cmd.Env = append(os.Environ(), "PULSE_CRASH_CHILD="+dir, "PULSE_CRASH_BROKER="+b.Addrs()[0], "PULSE_CRASH_GROUP=crash")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -135,6 +127,7 @@ func TestCrashSafety(t *testing.T) {
 		return n
 	}
 	for k := range kills {
+		produceBurst()
 		before := progress()
 		cmd := start()
 		// Kill while it works: once it has stored something (or after a
@@ -151,7 +144,10 @@ func TestCrashSafety(t *testing.T) {
 		_ = cmd.Wait()
 		t.Logf("kill %d at %d messages stored", k+1, progress())
 	}
-	<-produced
+	produceBurst()
+	if next != len(msgs) {
+		t.Fatalf("produced %d of %d", next, len(msgs))
+	}
 	// The last run goes to the end; its first progress report (written once
 	// it is up, signal handler and all) replaces the killed runs' ones.
 	os.Remove(filepath.Join(dir, "progress"))

@@ -167,10 +167,10 @@ func (c *consumer) run(ctx context.Context) error {
 		Dialer:                 o.Dialer,
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
-		HeartbeatInterval:      time.Second,
-		SessionTimeout:         10 * time.Second,
-		RebalanceTimeout:       10 * time.Second,
-		JoinGroupBackoff:       time.Second,
+		HeartbeatInterval:      o.HeartbeatInterval,
+		SessionTimeout:         o.SessionTimeout,
+		RebalanceTimeout:       o.RebalanceTimeout,
+		JoinGroupBackoff:       min(time.Second, o.SessionTimeout/2),
 		ErrorLogger:            kafka.LoggerFunc(func(f string, a ...any) { c.log.Debug("kafka group: " + fmt.Sprintf(f, a...)) }),
 	})
 	if err != nil {
