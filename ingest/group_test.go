@@ -31,7 +31,7 @@ func logins(from, n int) []kafka.Message {
 
 // checkExactlyOnce asserts every produced login is stored once and the
 // stored offsets equal the brokers' high-water marks.
-func checkExactlyOnce(t *testing.T, w *warehouse.Warehouse, addrs []string, total int, transport kafka.RoundTripper) {
+func checkExactlyOnce(t *testing.T, w *warehouse.Warehouse, addrs []string, total int, transport *kafka.Transport) {
 	t.Helper()
 	db := w.DB()
 	if n := count(t, db, `SELECT count(*) FROM raw.user_login`); n != int64(total) {

@@ -225,16 +225,13 @@ func (c *consumer) consume(ctx context.Context, group *kafka.ConsumerGroup, msgs
 		// Kafka's committed offsets may lag behind DuckDB's (a commit of the
 		// previous generation fails once it has ended): bring them in step,
 		// so that lag tools see what is really stored.
-		commit := map[string]map[int]int64{}
+		resumed := map[warehouse.TopicPartition]int64{}
 		for topic, parts := range gen.Assignments {
 			for _, p := range parts {
 				tp := warehouse.TopicPartition{Topic: topic, Partition: p.ID}
 				start, ok := stored[tp]
 				if ok {
-					if commit[topic] == nil {
-						commit[topic] = map[int]int64{}
-					}
-					commit[topic][p.ID] = start
+					resumed[tp] = start
 				} else {
 					start = kafka.FirstOffset
 					if c.in.opts.StartFrom == "latest" {
@@ -245,11 +242,7 @@ func (c *consumer) consume(ctx context.Context, group *kafka.ConsumerGroup, msgs
 				gen.Start(func(gctx context.Context) { c.readPartition(ctx, gctx, tp, start, msgs) })
 			}
 		}
-		if len(commit) > 0 {
-			if err := gen.CommitOffsets(commit); err != nil {
-				c.log.Debug("committing stored offsets to Kafka", "err", err)
-			}
-		}
+		c.commit(gen, resumed)
 		c.log.Info("joined consumer group", "generation", gen.ID, "partitions", assigned)
 	}
 }
@@ -372,7 +365,6 @@ func (c *consumer) writer(ctx context.Context, in <-chan *pending) error {
 		}
 		m.flushSeconds.Observe(time.Since(start).Seconds())
 		m.batchRows.Observe(float64(p.rows))
-		commit := map[string]map[int]int64{}
 		for tp, cnt := range res.PerPartition {
 			m.messages.WithLabelValues(tp.Topic, "stored").Add(float64(cnt.Stored - cnt.Unknown))
 			m.messages.WithLabelValues(tp.Topic, "unknown").Add(float64(cnt.Unknown))
@@ -381,23 +373,34 @@ func (c *consumer) writer(ctx context.Context, in <-chan *pending) error {
 			m.messages.WithLabelValues(tp.Topic, "stale").Add(float64(cnt.Stale))
 		}
 		for tp, end := range p.batch.Ends {
-			if commit[tp.Topic] == nil {
-				commit[tp.Topic] = map[int]int64{}
-			}
-			commit[tp.Topic][tp.Partition] = end
 			if hwm, ok := p.hwm[tp]; ok {
 				m.lag.WithLabelValues(tp.Topic, fmt.Sprint(tp.Partition)).Set(float64(max(hwm-end, 0)))
 			}
 		}
-		// Kafka's committed offsets are informational (lag tools); DuckDB
-		// holds the truth, so a failed commit changes nothing.
 		if gen := c.gen.Load(); gen != nil {
-			if err := gen.CommitOffsets(commit); err != nil {
-				c.log.Debug("committing offsets to Kafka", "err", err)
-			}
+			c.commit(gen, p.batch.Ends)
 		}
 		c.log.Debug("stored batch", "rows", p.rows, "stored", res.Total.Stored, "refused", res.Total.Refused,
 			"duplicates", res.Total.Duplicates, "took", time.Since(start))
 	}
 	return nil
+}
+
+// commit copies stored offsets to Kafka's committed offsets. They are
+// informational (lag tools); DuckDB holds the truth, so a failed commit, as
+// with a generation that has ended, changes nothing.
+func (c *consumer) commit(gen *kafka.Generation, offsets map[warehouse.TopicPartition]int64) {
+	if len(offsets) == 0 {
+		return
+	}
+	byTopic := map[string]map[int]int64{}
+	for tp, next := range offsets {
+		if byTopic[tp.Topic] == nil {
+			byTopic[tp.Topic] = map[int]int64{}
+		}
+		byTopic[tp.Topic][tp.Partition] = next
+	}
+	if err := gen.CommitOffsets(byTopic); err != nil {
+		c.log.Debug("committing offsets to Kafka", "err", err)
+	}
 }

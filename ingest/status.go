@@ -46,11 +46,7 @@ func (in *Ingest) Status(ctx context.Context, stats StatsReader) (Status, error)
 	for _, s := range stored {
 		byTP[warehouse.TopicPartition{Topic: s.Topic, Partition: s.Partition}] = &PartitionStatus{PartitionStats: s}
 	}
-	var transport kafka.RoundTripper
-	if in.opts.Transport != nil {
-		transport = in.opts.Transport
-	}
-	hwms, err := HighWaterMarks(ctx, in.opts.Brokers, in.opts.Topics, transport)
+	hwms, err := HighWaterMarks(ctx, in.opts.Brokers, in.opts.Topics, in.opts.Transport)
 	if err != nil {
 		st.BrokerError = err.Error()
 	}
@@ -80,10 +76,13 @@ func (in *Ingest) Status(ctx context.Context, stats StatsReader) (Status, error)
 
 // HighWaterMarks asks the brokers for the end offset of every partition of
 // topics. A nil transport uses kafka-go's default.
-func HighWaterMarks(ctx context.Context, brokers, topics []string, transport kafka.RoundTripper) (map[warehouse.TopicPartition]int64, error) {
+func HighWaterMarks(ctx context.Context, brokers, topics []string, transport *kafka.Transport) (map[warehouse.TopicPartition]int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 3 * time.Second, Transport: transport}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 3 * time.Second}
+	if transport != nil { // a nil *Transport in the interface would not mean the default
+		client.Transport = transport
+	}
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata: %w", err)

@@ -468,6 +468,25 @@ func freshness(addr string, f flags, dir string) error {
 	events := g.Events(rate*int(dur.Seconds()) + rate)
 	next, stopIter := iter.Pull(events)
 	defer stopIter()
+	// markVisible stamps the samples the warehouse has committed and
+	// returns how many are still pending.
+	markVisible := func() int {
+		now := time.Now()
+		offsets := w.NextOffsets()
+		pending := 0
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range samples {
+			if s.visible.IsZero() {
+				if offsets[s.tp] > s.offset {
+					s.visible = now
+				} else {
+					pending++
+				}
+			}
+		}
+		return pending
+	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	begin := time.Now()
@@ -493,35 +512,12 @@ func freshness(addr string, f flags, dir string) error {
 				mu.Unlock()
 			})
 		}
-		// Check visibility as we go (every tick, ~10 ms resolution).
-		now := time.Now()
-		offsets := w.NextOffsets()
-		mu.Lock()
-		for _, s := range samples {
-			if s.visible.IsZero() && offsets[s.tp] > s.offset {
-				s.visible = now
-			}
-		}
-		mu.Unlock()
+		markVisible() // as we go, every tick: ~10 ms resolution
 	}
 	// Let the last ones land.
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		now := time.Now()
-		offsets := w.NextOffsets()
-		pending := 0
-		mu.Lock()
-		for _, s := range samples {
-			if s.visible.IsZero() {
-				if offsets[s.tp] > s.offset {
-					s.visible = now
-				} else {
-					pending++
-				}
-			}
-		}
-		mu.Unlock()
-		if pending == 0 {
+		if markVisible() == 0 {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
