@@ -302,6 +302,14 @@ func (w *Warehouse) storedIDs(ctx context.Context, ids []string) (map[string]boo
 }
 
 func (w *Warehouse) write(ctx context.Context, b *Batch, p *storePlan) (err error) {
+	// DuckDB's now() is the transaction's start, which two quick batches
+	// can share; a stamp from Go that never repeats or goes back keeps
+	// "ingested after" exact for incremental transforms.
+	stamp := time.Now().UTC().Truncate(time.Microsecond)
+	if !stamp.After(w.stamp) {
+		stamp = w.stamp.Add(time.Microsecond)
+	}
+	lit := "TIMESTAMPTZ '" + stamp.Format("2006-01-02 15:04:05.999999Z07:00") + "'"
 	if _, err := w.writer.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}
@@ -317,12 +325,12 @@ func (w *Warehouse) write(ctx context.Context, b *Batch, p *storePlan) (err erro
 		if rec == nil {
 			continue
 		}
-		if err := w.insertArrow(ctx, "raw."+w.tables[ti].Name, "ingested_at", rec); err != nil {
+		if err := w.insertArrow(ctx, "raw."+w.tables[ti].Name, "ingested_at", lit, rec); err != nil {
 			return fmt.Errorf("raw.%s: %w", w.tables[ti].Name, err)
 		}
 	}
 	if p.refused != nil {
-		if err := w.insertArrow(ctx, "ops.refused_events", "refused_at", p.refused); err != nil {
+		if err := w.insertArrow(ctx, "ops.refused_events", "refused_at", lit, p.refused); err != nil {
 			return fmt.Errorf("ops.refused_events: %w", err)
 		}
 	}
@@ -333,7 +341,7 @@ func (w *Warehouse) write(ctx context.Context, b *Batch, p *storePlan) (err erro
 		var args []any
 		for tp, end := range b.Ends {
 			c := p.counts[tp]
-			values = append(values, "(?, ?, ?, ?, ?, ?, ?, now())")
+			values = append(values, "(?, ?, ?, ?, ?, ?, ?, "+lit+")")
 			args = append(args, tp.Topic, tp.Partition, end, c.Stored, c.Refused, c.Duplicates, c.Unknown)
 		}
 		if _, err := w.writer.ExecContext(ctx, `INSERT INTO ops.kafka_offsets AS o
@@ -349,13 +357,15 @@ func (w *Warehouse) write(ctx context.Context, b *Batch, p *storePlan) (err erro
 			return fmt.Errorf("ops.kafka_offsets: %w", err)
 		}
 	}
-	_, err = w.writer.ExecContext(ctx, "COMMIT")
+	if _, err = w.writer.ExecContext(ctx, "COMMIT"); err == nil {
+		w.stamp = stamp
+	}
 	return err
 }
 
 // insertArrow inserts the rows of rec whose _keep is true into table,
-// setting timeColumn to the transaction's time.
-func (w *Warehouse) insertArrow(ctx context.Context, table, timeColumn string, rec arrow.RecordBatch) error {
+// setting timeColumn to stamp (a SQL literal).
+func (w *Warehouse) insertArrow(ctx context.Context, table, timeColumn, stamp string, rec arrow.RecordBatch) error {
 	reader, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
 	if err != nil {
 		return err
@@ -369,8 +379,8 @@ func (w *Warehouse) insertArrow(ctx context.Context, table, timeColumn string, r
 	}
 	defer release()
 	_, err = w.writer.ExecContext(ctx, fmt.Sprintf(
-		"INSERT INTO %s BY NAME SELECT * EXCLUDE (%s), now() AS %s FROM %s WHERE %s",
-		table, keepColumn, timeColumn, view, keepColumn))
+		"INSERT INTO %s BY NAME SELECT * EXCLUDE (%s), %s AS %s FROM %s WHERE %s",
+		table, keepColumn, stamp, timeColumn, view, keepColumn))
 	if _, dropErr := w.writer.ExecContext(context.Background(), "DROP VIEW IF EXISTS "+view); dropErr != nil && err == nil {
 		err = dropErr
 	}

@@ -61,9 +61,13 @@ type Warehouse struct {
 	seen      *idSet
 	offsets   map[TopicPartition]int64
 	lastWrite time.Time
-	dirty     bool
-	views     int
-	closed    bool
+	// stamp is the ingested_at of the last stored batch. Stamps strictly
+	// increase from batch to batch, so that "ingested after the stamp a
+	// transform run saw" finds exactly the batches it did not see.
+	stamp  time.Time
+	dirty  bool
+	views  int
+	closed bool
 }
 
 // TopicPartition names a Kafka partition.
@@ -152,6 +156,9 @@ func (w *Warehouse) init(ctx context.Context) error {
 	}
 	if w.offsets, err = w.loadOffsets(ctx); err != nil {
 		return err
+	}
+	if err := w.db.QueryRowContext(ctx, "SELECT coalesce(max(updated_at), TIMESTAMPTZ '1970-01-01 00:00:00+00') FROM ops.kafka_offsets").Scan(&w.stamp); err != nil {
+		return fmt.Errorf("reading last ingest stamp: %w", err)
 	}
 	start := time.Now()
 	if w.seen, err = w.loadEventIDs(ctx); err != nil {
