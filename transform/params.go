@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pulsekpi/pulse/metric"
 )
 
 // Params are the business settings the models read through macros: the
@@ -73,12 +75,6 @@ func DefaultParams() Params {
 	}
 }
 
-// Priorities are the ticket priorities of events.md.
-var priorities = []string{"low", "normal", "high", "urgent"}
-
-// TargetMetrics are the metrics target.set can name; a scorecard line with
-// from_targets must be one of them.
-var targetMetrics = []string{"revenue", "new_customers", "collections", "followups"}
 
 // Validate reports the first setting that cannot work.
 func (p Params) Validate() error {
@@ -95,13 +91,13 @@ func (p Params) Validate() error {
 			}
 		}
 	}
-	for _, pr := range priorities {
+	for _, pr := range metric.Priorities() {
 		if m, ok := p.SLAMinutes[pr]; !ok || m <= 0 {
 			return fmt.Errorf("sla_minutes.%s: must be a positive number of minutes", pr)
 		}
 	}
 	for pr := range p.SLAMinutes {
-		if !slices.Contains(priorities, pr) {
+		if !slices.Contains(metric.Priorities(), pr) {
 			return fmt.Errorf("sla_minutes.%s: not a ticket priority (low, normal, high, urgent)", pr)
 		}
 	}
@@ -122,14 +118,14 @@ func (p Params) Validate() error {
 		}
 		for i, l := range lines {
 			where := fmt.Sprintf("scorecards.%s[%d]", role, i)
-			if !slices.Contains(KPIs(), l.KPI) {
+			if !slices.Contains(metric.KPIs(), l.KPI) {
 				return fmt.Errorf("%s.kpi: %q is not a KPI of metrics.md", where, l.KPI)
 			}
 			if l.Weight <= 0 {
 				return fmt.Errorf("%s.weight: must be above 0", where)
 			}
-			if l.FromTargets && !slices.Contains(targetMetrics, l.KPI) {
-				return fmt.Errorf("%s.target: from_targets needs a target.set metric (%s)", where, strings.Join(targetMetrics, ", "))
+			if l.FromTargets && !slices.Contains(metric.TargetMetrics(), l.KPI) {
+				return fmt.Errorf("%s.target: from_targets needs a target.set metric (%s)", where, strings.Join(metric.TargetMetrics(), ", "))
 			}
 			if !l.FromTargets && l.Target <= 0 {
 				return fmt.Errorf("%s.target: must be above 0 or from_targets", where)
@@ -171,7 +167,7 @@ func dateList(ds []string) string {
 func (p Params) Statements() []string {
 	var sla strings.Builder
 	sla.WriteString("CASE priority")
-	for _, pr := range priorities {
+	for _, pr := range metric.Priorities() {
 		fmt.Fprintf(&sla, " WHEN %s THEN %d", quote(pr), p.SLAMinutes[pr])
 	}
 	sla.WriteString(" END")

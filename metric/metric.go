@@ -1,4 +1,7 @@
-package transform
+// Package metric names what metrics.md defines: the KPIs, the metrics a
+// target can be set for, the ticket priorities. Config, transforms and the
+// server check names against it.
+package metric
 
 // kpis are the KPIs of metrics.md, in its order: the columns of the wide
 // KPI marts and the names GET /api/kpis answers with.
@@ -18,3 +21,15 @@ var kpis = []string{
 
 // KPIs returns the KPI names of metrics.md in its order.
 func KPIs() []string { return append([]string(nil), kpis...) }
+
+// TargetMetrics are the metrics target.set can name; a scorecard line whose
+// target comes from targets must be one of them.
+func TargetMetrics() []string {
+	return []string{"revenue", "new_customers", "collections", "followups"}
+}
+
+// Priorities are the ticket priorities of events.md, lowest first.
+func Priorities() []string { return []string{"low", "normal", "high", "urgent"} }
+
+// Grains are the period grains of metrics.md.
+func Grains() []string { return []string{"day", "week", "month", "quarter"} }
