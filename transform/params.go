@@ -75,7 +75,6 @@ func DefaultParams() Params {
 	}
 }
 
-
 // Validate reports the first setting that cannot work.
 func (p Params) Validate() error {
 	if _, err := time.LoadLocation(p.Timezone); err != nil || p.Timezone == "" {
@@ -197,6 +196,17 @@ func (p Params) Statements() []string {
 	}
 	return []string{
 		"CREATE OR REPLACE MACRO pulse_tz() AS " + quote(p.Timezone),
+		// Business time: local wall time and date of an instant, the instant
+		// a local date starts, and the period of a grain holding a date.
+		"CREATE OR REPLACE MACRO pulse_local(ts) AS timezone(pulse_tz(), ts)",
+		"CREATE OR REPLACE MACRO pulse_date(ts) AS CAST(timezone(pulse_tz(), ts) AS DATE)",
+		"CREATE OR REPLACE MACRO pulse_at(d) AS timezone(pulse_tz(), CAST(d AS TIMESTAMP))",
+		"CREATE OR REPLACE MACRO pulse_period_start(grain, d) AS CASE grain WHEN 'day' THEN CAST(d AS DATE) " +
+			"WHEN 'week' THEN CAST(date_trunc('week', d) AS DATE) WHEN 'month' THEN CAST(date_trunc('month', d) AS DATE) " +
+			"WHEN 'quarter' THEN CAST(date_trunc('quarter', d) AS DATE) END",
+		"CREATE OR REPLACE MACRO pulse_period_end(grain, d) AS CASE grain WHEN 'day' THEN CAST(d AS DATE) + 1 " +
+			"WHEN 'week' THEN CAST(d AS DATE) + 7 WHEN 'month' THEN CAST(d + INTERVAL 1 MONTH AS DATE) " +
+			"WHEN 'quarter' THEN CAST(d + INTERVAL 3 MONTH AS DATE) END",
 		"CREATE OR REPLACE MACRO pulse_holidays() AS " + dateList(p.Holidays),
 		"CREATE OR REPLACE MACRO pulse_makeup_days() AS " + dateList(p.MakeupDays),
 		"CREATE OR REPLACE MACRO pulse_sla_minutes(priority) AS " + sla.String(),

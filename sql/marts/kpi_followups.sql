@@ -1,0 +1,73 @@
+-- Follow-up and lead-response figures per period and subject: follow-ups,
+-- visits, channels used, the two sides of followup_timeliness, and lead
+-- response (hours to the first follow-up, and the 24-hour rate).
+-- grain: one row per (grain, period_start, subject_type, subject_id)
+-- @materialized incremental
+-- @key grain, period_start
+-- @scope staging.dirty_periods
+-- @test unique(grain, period_start, subject_type, subject_id)
+-- @test expression(timely_followups <= due_followups)
+-- @test expression(leads_answered_24h <= leads_due_24h)
+WITH since AS (SELECT min(start_at) AS start_at FROM staging.dirty_periods),
+grains AS (SELECT unnest(['day', 'week', 'month', 'quarter']) AS grain),
+logged AS (
+    -- follow-ups in the period, for their author
+    SELECT d.grain, d.period_start, f.employee_id, f.channel,
+           1 AS followups, CASE WHEN f.channel = 'visit' THEN 1 ELSE 0 END AS visits,
+           0 AS due, 0 AS timely, NULL::DOUBLE AS response_hours, 0 AS lead_due_24h, 0 AS lead_24h
+    FROM staging.followups AS f CROSS JOIN grains AS g
+    JOIN staging.dirty_periods AS d ON d.grain = g.grain AND d.period_start = pulse_period_start(g.grain, f.local_date)
+    WHERE f.occurred_at >= (SELECT start_at FROM since)
+),
+answered AS (
+    -- a follow-up with a due time is timely when another follow-up on the
+    -- same customer, by anyone, came after it and by due time + 24 h
+    SELECT p.employee_id, p.next_followup_at,
+           EXISTS (SELECT 1 FROM staging.followups AS n
+                   WHERE n.customer_id = p.customer_id AND n.occurred_at > p.occurred_at
+                     AND n.occurred_at <= p.next_followup_at + INTERVAL 24 HOUR) AS timely
+    FROM staging.followups AS p
+    WHERE p.next_followup_at >= (SELECT start_at FROM since)
+),
+due AS (
+    SELECT d.grain, d.period_start, a.employee_id, NULL AS channel, 0, 0,
+           1, CASE WHEN a.timely THEN 1 ELSE 0 END, NULL::DOUBLE, 0, 0
+    FROM answered AS a CROSS JOIN grains AS g
+    JOIN staging.dirty_periods AS d
+      ON d.grain = g.grain AND d.period_start = pulse_period_start(g.grain, pulse_date(a.next_followup_at))
+    WHERE a.next_followup_at < d.t
+),
+leads AS (
+    -- each lead's first follow-up on its customer at or after it
+    SELECT l.owner_id AS employee_id, l.local_date, l.occurred_at,
+           epoch(f.occurred_at - l.occurred_at) / 3600.0 AS hours
+    FROM staging.leads AS l
+    ASOF LEFT JOIN staging.followups AS f ON f.customer_id = l.customer_id AND f.occurred_at >= l.occurred_at
+    WHERE l.occurred_at >= (SELECT start_at FROM since)
+),
+responses AS (
+    SELECT d.grain, d.period_start, l.employee_id, NULL AS channel, 0, 0, 0, 0, l.hours,
+           CASE WHEN l.occurred_at <= d.t - INTERVAL 24 HOUR THEN 1 ELSE 0 END,
+           CASE WHEN l.occurred_at <= d.t - INTERVAL 24 HOUR AND l.hours <= 24 THEN 1 ELSE 0 END
+    FROM leads AS l CROSS JOIN grains AS g
+    JOIN staging.dirty_periods AS d ON d.grain = g.grain AND d.period_start = pulse_period_start(g.grain, l.local_date)
+),
+pooled AS (
+    SELECT * FROM logged UNION ALL SELECT * FROM due UNION ALL SELECT * FROM responses
+),
+attributed AS (
+    SELECT p.*, m.team_id
+    FROM pooled AS p
+    LEFT JOIN staging.period_members AS m USING (grain, period_start, employee_id)
+)
+SELECT
+    grain, period_start,
+    CASE WHEN grouping(employee_id) = 0 THEN 'employee' WHEN grouping(team_id) = 0 THEN 'team' ELSE 'company' END AS subject_type,
+    coalesce(CASE WHEN grouping(employee_id) = 0 THEN employee_id WHEN grouping(team_id) = 0 THEN team_id ELSE '' END, '') AS subject_id,
+    sum(followups) AS followups, sum(visits) AS visits, count(DISTINCT channel) AS channels_used,
+    sum(due) AS due_followups, sum(timely) AS timely_followups,
+    median(response_hours) AS lead_response_hours,
+    sum(lead_due_24h) AS leads_due_24h, sum(lead_24h) AS leads_answered_24h
+FROM attributed
+GROUP BY GROUPING SETS ((grain, period_start, employee_id), (grain, period_start, team_id), (grain, period_start))
+HAVING NOT ((grouping(employee_id) = 0 AND employee_id IS NULL) OR (grouping(employee_id) = 1 AND grouping(team_id) = 0 AND team_id IS NULL))

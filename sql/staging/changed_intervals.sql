@@ -1,0 +1,102 @@
+-- Changed intervals: the spans of time whose KPIs the events that are new in
+-- this run (ingested after the last run's cut) can change. A period is
+-- recomputed when it overlaps one (see dirty_periods). Empty on a full run.
+-- Each rule follows a KPI's dependencies in metrics.md: an event changes its
+-- own period; a version of an employee, customer or opportunity changes the
+-- state at every t it is current for; a follow-up changes coverage for 30
+-- days, the timeliness of earlier follow-ups it answers and the response of
+-- earlier leads; a contract moves its customer's first contract and the
+-- owner of its invoices and payments; a ticket event touches every period
+-- of that ticket.
+-- grain: one row per (a, b) span
+-- @materialized table
+-- @test expression(a <= b)
+WITH
+new_employees AS (SELECT event_id FROM raw.employee_upserted WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_customers AS (SELECT event_id FROM raw.customer_upserted WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_leads AS (SELECT customer_id, occurred_at FROM raw.lead_created WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_followups AS (SELECT customer_id, occurred_at, next_followup_at FROM raw.followup_logged WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_logins AS (SELECT occurred_at FROM raw.user_login WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_targets AS (SELECT month FROM raw.target_set WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_contracts AS (SELECT contract_id, customer_id, occurred_at FROM raw.contract_signed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_invoices AS (SELECT invoice_id FROM raw.invoice_issued WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_payments AS (SELECT invoice_id, occurred_at FROM raw.payment_received WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_opportunities AS (
+    SELECT opportunity_id FROM raw.opportunity_created WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    UNION
+    SELECT opportunity_id FROM raw.opportunity_stage_changed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+),
+new_tickets AS (
+    SELECT ticket_id FROM raw.ticket_opened WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    UNION SELECT ticket_id FROM raw.ticket_assigned WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    UNION SELECT ticket_id FROM raw.ticket_responded WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    UNION SELECT ticket_id FROM raw.ticket_resolved WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    UNION SELECT ticket_id FROM raw.ticket_reopened WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    UNION SELECT ticket_id FROM raw.csat_submitted WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+),
+spans AS (
+    -- state versions: every t they are current for
+    SELECT v.valid_from AS a, coalesce(v.valid_to, 'infinity'::TIMESTAMPTZ) AS b
+    FROM staging.employee_versions AS v SEMI JOIN new_employees USING (event_id)
+    UNION ALL
+    SELECT v.valid_from, coalesce(v.valid_to, 'infinity'::TIMESTAMPTZ)
+    FROM staging.customer_versions AS v SEMI JOIN new_customers USING (event_id)
+    -- leads and logins: their own period
+    UNION ALL SELECT occurred_at, occurred_at FROM new_leads
+    UNION ALL SELECT occurred_at, occurred_at FROM new_logins
+    -- follow-ups: own period, coverage for 30 days, their own due time
+    UNION ALL SELECT occurred_at, occurred_at + INTERVAL 720 HOUR FROM new_followups
+    UNION ALL SELECT next_followup_at, next_followup_at FROM new_followups WHERE next_followup_at IS NOT NULL
+    -- ...earlier follow-ups on the customer they may answer in time
+    UNION ALL
+    SELECT p.next_followup_at, p.next_followup_at
+    FROM new_followups AS f JOIN staging.followups AS p
+      ON p.customer_id = f.customer_id AND p.occurred_at < f.occurred_at
+     AND p.next_followup_at >= f.occurred_at - INTERVAL 24 HOUR
+    -- ...and earlier leads on the customer they may answer
+    UNION ALL
+    SELECT l.occurred_at, l.occurred_at
+    FROM new_followups AS f JOIN staging.leads AS l ON l.customer_id = f.customer_id AND l.occurred_at <= f.occurred_at
+    -- targets: their month
+    UNION ALL SELECT pulse_at(month), pulse_at(month) FROM new_targets
+    -- contracts: own period, the customer's first two contracts, the
+    -- contract's invoices and payments, the customer's leads
+    UNION ALL SELECT occurred_at, occurred_at FROM new_contracts
+    UNION ALL
+    SELECT c.occurred_at, c.occurred_at
+    FROM staging.contracts AS c SEMI JOIN new_contracts AS n USING (customer_id)
+    WHERE c.nth_of_customer <= 2
+    UNION ALL
+    SELECT p.occurred_at, p.occurred_at FROM staging.payments AS p SEMI JOIN new_contracts USING (contract_id)
+    UNION ALL
+    SELECT pulse_at(i.due_on), pulse_at(i.due_on) FROM raw.invoice_issued AS i SEMI JOIN new_contracts USING (contract_id)
+    WHERE i.ingested_at <= pulse_cut()
+    UNION ALL
+    SELECT l.occurred_at, l.occurred_at FROM staging.leads AS l SEMI JOIN new_contracts USING (customer_id)
+    -- invoices: every due date any version of the invoice had
+    UNION ALL
+    SELECT pulse_at(i.due_on), pulse_at(i.due_on) FROM raw.invoice_issued AS i
+    WHERE i.ingested_at <= pulse_cut() AND i.invoice_id IN (SELECT invoice_id FROM new_invoices UNION SELECT invoice_id FROM new_payments)
+    -- payments: own period
+    UNION ALL SELECT occurred_at, occurred_at FROM new_payments
+    -- opportunities: every version's span, and the customer's leads
+    UNION ALL
+    SELECT v.valid_from, coalesce(v.valid_to, 'infinity'::TIMESTAMPTZ)
+    FROM staging.opportunity_versions AS v SEMI JOIN new_opportunities USING (opportunity_id)
+    UNION ALL
+    SELECT l.occurred_at, l.occurred_at
+    FROM staging.leads AS l
+    WHERE l.customer_id IN (SELECT o.customer_id FROM staging.opportunities AS o SEMI JOIN new_opportunities USING (opportunity_id))
+    -- tickets: every event of a touched ticket
+    UNION ALL
+    SELECT e.occurred_at, e.occurred_at
+    FROM (
+        SELECT ticket_id, occurred_at FROM raw.ticket_opened WHERE ingested_at <= pulse_cut()
+        UNION ALL SELECT ticket_id, occurred_at FROM raw.ticket_assigned WHERE ingested_at <= pulse_cut()
+        UNION ALL SELECT ticket_id, occurred_at FROM raw.ticket_responded WHERE ingested_at <= pulse_cut()
+        UNION ALL SELECT ticket_id, occurred_at FROM raw.ticket_resolved WHERE ingested_at <= pulse_cut()
+        UNION ALL SELECT ticket_id, occurred_at FROM raw.ticket_reopened WHERE ingested_at <= pulse_cut()
+        UNION ALL SELECT ticket_id, occurred_at FROM raw.csat_submitted WHERE ingested_at <= pulse_cut()
+    ) AS e SEMI JOIN new_tickets USING (ticket_id)
+)
+SELECT DISTINCT a, b FROM spans WHERE a IS NOT NULL
