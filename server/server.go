@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/transform"
 )
 
 // Warehouse is what the server needs of the database.
@@ -41,6 +42,7 @@ type Options struct {
 	AdminToken string // bearer token with the admin role; "" means none
 	Warehouse  Warehouse
 	Ingest     Ingest
+	Marts      Marts // nil when transforms do not run here
 	Gatherer   prometheus.Gatherer
 	Logger     *slog.Logger
 }
@@ -78,6 +80,11 @@ func New(opts Options) *Server {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 	api := e.Group("/api", s.requireAuth)
 	api.GET("/ingest/status", s.ingestStatus)
+	api.GET("/kpis", s.kpis)
+	api.GET("/scorecards", s.scorecards)
+	api.GET("/periods/closed", s.closedPeriods)
+	api.POST("/periods/close", s.closePeriod)
+	api.POST("/periods/reopen", s.reopenPeriod)
 	return s
 }
 
@@ -154,6 +161,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if m, ok := he.Message.(string); ok {
 			msg = m
 		}
+	case errors.Is(err, transform.ErrBadQuery), errors.Is(err, transform.ErrPeriod):
+		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, transform.ErrNotFound):
+		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		status, msg = http.StatusServiceUnavailable, "timed out"
 	}

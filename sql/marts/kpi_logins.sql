@@ -6,7 +6,7 @@
 -- @key grain, period_start
 -- @scope staging.dirty_periods
 -- @test unique(grain, period_start, subject_type, subject_id)
--- @test range(login_days, 0, 92)
+-- @test range_where(login_days, 0, 92, subject_type = 'employee')
 WITH since AS (SELECT min(start_at) AS start_at FROM staging.dirty_periods),
 login_dates AS (
     SELECT DISTINCT employee_id, local_date FROM staging.logins

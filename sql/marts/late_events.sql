@@ -7,6 +7,6 @@ SELECT z.grain, z.period_start, e.event_id, e.event_type, e.occurred_at, e.recor
        e.kafka_topic, e.kafka_partition, e.kafka_offset, z.closed_at
 FROM ops.closed_periods AS z
 JOIN raw.events AS e
-  ON e.ingested_at > z.closed_at
+  ON e.ingested_at > coalesce(z.cut, z.closed_at)
  AND e.occurred_at >= pulse_at(z.period_start)
  AND e.occurred_at < pulse_at(pulse_period_end(z.grain, z.period_start))
