@@ -1,15 +1,16 @@
 // Package config loads Pulse's settings: defaults, then a strict YAML file,
 // then PULSE_* environment variables, then command-line flags. Every error
-// names the setting, and for the file the line it stands on.
+// names the setting (with map keys and list indices, as in
+// scorecards.roles.sales[1].target), and for the file the line it stands
+// on. Settings that are maps or lists of sections (kpis.sla_minutes,
+// scorecards.roles) have no text form, so no variable and no flag.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,12 @@ type Config struct {
 	Topics    Topics    `yaml:"topics"`
 	Ingest    Ingest    `yaml:"ingest"`
 	Warehouse Warehouse `yaml:"warehouse"`
+
+	Transform  Transform  `yaml:"transform"`
+	Calendar   Calendar   `yaml:"calendar"`
+	KPIs       KPIs       `yaml:"kpis"`
+	Scorecards Scorecards `yaml:"scorecards"`
+
 	Generator Generator `yaml:"generator"`
 }
 
@@ -82,6 +89,97 @@ type Warehouse struct {
 	IdleCheckpoint      time.Duration `yaml:"idle_checkpoint"`
 }
 
+// Transform configures the scheduler that refreshes the models from the
+// raw events.
+type Transform struct {
+	// Interval is how often the scheduler looks for newly landed events.
+	Interval time.Duration `yaml:"interval"`
+	// MaxIdle is the longest the models go without a refresh when no event
+	// lands: running periods depend on the clock.
+	MaxIdle time.Duration `yaml:"max_idle"`
+	// Concurrency is how many models run at once.
+	Concurrency int `yaml:"concurrency"`
+}
+
+// Calendar is the working calendar: Monday to Friday, minus holidays, plus
+// make-up days. Dates are YYYY-MM-DD in the business time zone.
+type Calendar struct {
+	Holidays   []string `yaml:"holidays"`
+	MakeupDays []string `yaml:"makeup_days"`
+}
+
+// KPIs are the settings of the KPI definitions of metrics.md.
+type KPIs struct {
+	// SLAMinutes is the first-response SLA of each ticket priority (all
+	// four of metric.Priorities). File only.
+	SLAMinutes map[string]int `yaml:"sla_minutes"`
+	// ProfileFields are the customer fields whose share of filled values
+	// is a customer's completeness.
+	ProfileFields []string `yaml:"profile_fields"`
+	// CloseGrace is how long after its end a month or quarter is frozen
+	// (by the first transform run once ingest has caught up).
+	CloseGrace time.Duration `yaml:"close_grace"`
+}
+
+// Scorecards are the scorecards of metrics.md.
+type Scorecards struct {
+	// Cap caps a sub-score at Cap × 100.
+	Cap float64 `yaml:"cap"`
+	// Roles are the scorecard lines by employee role. A file that gives
+	// roles replaces the default map as a whole. File only.
+	Roles map[string][]ScoreLine `yaml:"roles"`
+}
+
+// ScoreLine is one KPI of a role's scorecard.
+type ScoreLine struct {
+	KPI    string      `yaml:"kpi"`
+	Weight float64     `yaml:"weight"`
+	Target ScoreTarget `yaml:"target"`
+	// Direction is higher (higher is better, the default) or lower.
+	Direction string `yaml:"direction"`
+}
+
+func (l *ScoreLine) setDefaults() { l.Direction = "higher" }
+
+// FromTargets is how a file writes a target taken from target.set events.
+const FromTargets = "from_targets"
+
+// ScoreTarget is a scorecard line's target: a number, or (FromTargets) the
+// employee's target.set value for the KPI's metric.
+type ScoreTarget struct {
+	Value       float64
+	FromTargets bool
+}
+
+// String gives the target as a file writes it.
+func (t ScoreTarget) String() string {
+	if t.FromTargets {
+		return FromTargets
+	}
+	return strconv.FormatFloat(t.Value, 'g', -1, 64)
+}
+
+// UnmarshalYAML reads a number or from_targets.
+func (t *ScoreTarget) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		switch n.ShortTag() {
+		case "!!str":
+			if n.Value == FromTargets {
+				*t = ScoreTarget{FromTargets: true}
+				return nil
+			}
+		case "!!int", "!!float":
+			var f float64
+			if err := n.Decode(&f); err == nil {
+				*t = ScoreTarget{Value: f}
+				return nil
+			}
+		}
+		return fmt.Errorf("line %d: must be a number or %s, got %q", n.Line, FromTargets, n.Value)
+	}
+	return fmt.Errorf("line %d: must be a number or %s, got %s", n.Line, FromTargets, n.ShortTag())
+}
+
 // Generator configures `pulse generate` and the demo's generator.
 type Generator struct {
 	Seed      int64   `yaml:"seed"`
@@ -121,6 +219,30 @@ func Default() Config {
 			MemoryLimit:         "1GB",
 			CheckpointThreshold: "256MB",
 			IdleCheckpoint:      30 * time.Second,
+		},
+		Transform: Transform{Interval: 5 * time.Second, MaxIdle: time.Minute, Concurrency: 2},
+		KPIs: KPIs{
+			SLAMinutes:    map[string]int{"urgent": 60, "high": 240, "normal": 480, "low": 1440},
+			ProfileFields: []string{"phone", "email", "industry", "region", "source", "needs"},
+			CloseGrace:    72 * time.Hour,
+		},
+		Scorecards: Scorecards{
+			Cap: 1.2,
+			Roles: map[string][]ScoreLine{
+				"sales": {
+					{KPI: "revenue", Weight: 40, Target: ScoreTarget{FromTargets: true}, Direction: "higher"},
+					{KPI: "visits", Weight: 20, Target: ScoreTarget{Value: 20}, Direction: "higher"},
+					{KPI: "customer_coverage", Weight: 20, Target: ScoreTarget{Value: 0.8}, Direction: "higher"},
+					{KPI: "followup_timeliness", Weight: 10, Target: ScoreTarget{Value: 0.9}, Direction: "higher"},
+					{KPI: "completeness", Weight: 10, Target: ScoreTarget{Value: 0.9}, Direction: "higher"},
+				},
+				"service": {
+					{KPI: "first_response_minutes", Weight: 30, Target: ScoreTarget{Value: 60}, Direction: "lower"},
+					{KPI: "resolution_rate", Weight: 30, Target: ScoreTarget{Value: 0.9}, Direction: "higher"},
+					{KPI: "csat_avg", Weight: 30, Target: ScoreTarget{Value: 4.5}, Direction: "higher"},
+					{KPI: "complaint_resolution_hours", Weight: 10, Target: ScoreTarget{Value: 24}, Direction: "lower"},
+				},
+			},
 		},
 		Generator: Generator{Seed: 1, Days: 90, Employees: 60, Rate: 200},
 	}
@@ -166,146 +288,13 @@ func Load(path string, environ []string) (Config, error) {
 	return cfg, nil
 }
 
-func decodeStrict(path string, src []byte, cfg *Config) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, yamlError(path, nil, err)
-	}
-	if len(doc.Content) == 0 {
-		return nil, nil // an empty file keeps the defaults
-	}
-	root := doc.Content[0]
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil {
-		return nil, yamlError(path, root, err)
-	}
-	if err := checkWholeNumbers(path, root, cfg); err != nil {
-		return nil, err
-	}
-	return root, nil
-}
-
-// checkWholeNumbers refuses a float for an integer setting: yaml.v3
-// truncates it silently (flush_rows: 1.5 would be 1), where Set refuses.
-func checkWholeNumbers(path string, root *yaml.Node, cfg *Config) error {
-	all := fields(cfg)
-	paths := make([]string, 0, len(all))
-	for p := range all {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	for _, p := range paths {
-		switch fv := all[p]; fv.Interface().(type) {
-		case time.Duration, ByteSize:
-			continue
-		default:
-			if fv.Kind() != reflect.Int && fv.Kind() != reflect.Int64 {
-				continue
-			}
-		}
-		if n := nodeAt(root, p); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
-			return &Error{Source: path, Line: n.Line, Field: p, Msg: fmt.Sprintf("not a whole number: %q", n.Value)}
-		}
-	}
-	return nil
-}
-
-// yamlError turns yaml.v3's "line N: …" messages into an Error naming the
-// setting the way the file spells it.
-func yamlError(path string, root *yaml.Node, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msg = te.Errors[0]
-	}
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		n, after, _ := strings.Cut(rest, ": ")
-		line, _ = strconv.Atoi(n)
-		msg = after
-	}
-	field := pathAtLine(root, "", line)
-	if f, ok := strings.CutPrefix(msg, "field "); ok {
-		name, _, _ := strings.Cut(f, " not found")
-		msg = "unknown setting"
-		if field == "" {
-			field = name
-		}
-	}
-	if field == "" {
-		field = "(file)"
-	}
-	return &Error{Source: path, Line: line, Field: field, Msg: msg}
-}
-
-// pathAtLine finds the dotted path of the setting on the given line: the
-// key on that line, or the key whose value is there (a value on the line
-// after its key, an item of a list).
-func pathAtLine(n *yaml.Node, prefix string, line int) string {
-	if n == nil || n.Kind != yaml.MappingNode || line == 0 {
-		return ""
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Line == line {
-			return prefix + k.Value
-		}
-		if p := pathAtLine(v, prefix+k.Value+".", line); p != "" {
-			return p
-		}
-		if v.Kind != yaml.MappingNode && onLine(v, line) {
-			return prefix + k.Value
-		}
-	}
-	return ""
-}
-
-// onLine reports whether n or a node inside it stands on line.
-func onLine(n *yaml.Node, line int) bool {
-	if n.Line == line {
-		return true
-	}
-	for _, c := range n.Content {
-		if onLine(c, line) {
-			return true
-		}
-	}
-	return false
-}
-
-// lineOf finds the line of a dotted path in the YAML tree, 0 if absent.
-func lineOf(root *yaml.Node, path string) int {
-	if n := nodeAt(root, path); n != nil {
-		return n.Line
-	}
-	return 0
-}
-
-// nodeAt finds the value node of a dotted path in the YAML tree, or nil.
-func nodeAt(root *yaml.Node, path string) *yaml.Node {
-	n := root
-	for _, part := range strings.Split(path, ".") {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == part {
-				next = n.Content[i+1]
-			}
-		}
-		n = next
-	}
-	return n
-}
-
 // EnvName is the environment variable of a dotted setting path.
 func EnvName(path string) string {
 	return "PULSE_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
 }
 
-// fields lists every settable leaf of cfg by dotted YAML path.
+// fields lists every settable leaf of cfg by dotted YAML path; a map or a
+// list is one leaf.
 func fields(cfg *Config) map[string]reflect.Value {
 	out := map[string]reflect.Value{}
 	var walk func(prefix string, v reflect.Value)
@@ -326,6 +315,13 @@ func fields(cfg *Config) map[string]reflect.Value {
 	}
 	walk("", reflect.ValueOf(cfg).Elem())
 	return out
+}
+
+// fileOnly reports whether a setting has no text form, so no environment
+// variable or flag: maps (kpis.sla_minutes) and lists of sections
+// (scorecards.roles). pulse.example.yaml says so in their comments.
+func fileOnly(fv reflect.Value) bool {
+	return fv.Kind() == reflect.Map || fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.String
 }
 
 // applyEnv sets what PULSE_* variables say and returns the paths it set.
@@ -362,6 +358,9 @@ func (c *Config) Set(path, text string) error {
 	fv, ok := fields(c)[path]
 	if !ok {
 		return fmt.Errorf("unknown setting %q", path)
+	}
+	if fileOnly(fv) {
+		return fmt.Errorf("%s is set in a config file only", path)
 	}
 	switch fv.Interface().(type) {
 	case time.Duration:
@@ -426,8 +425,11 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		if !bad {
 			return nil
 		}
-		if fromEnv[field] {
-			return &Error{Source: "environment", Field: EnvName(field), Msg: fmt.Sprintf(format, args...)}
+		// calendar.holidays[2] was set by PULSE_CALENDAR_HOLIDAYS.
+		for setting := range fromEnv {
+			if field == setting || strings.HasPrefix(field, setting+"[") {
+				return &Error{Source: "environment", Field: EnvName(setting), Msg: fmt.Sprintf(format, args...)}
+			}
 		}
 		src := path
 		if src == "" {
@@ -466,11 +468,14 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("warehouse.file", c.Warehouse.File == "" || strings.ContainsAny(c.Warehouse.File, `/\`), "must be a file name inside the data folder, got %q", c.Warehouse.File),
 		check("warehouse.threads", c.Warehouse.Threads < 0, "must be 0 (all cores) or more"),
 		check("warehouse.idle_checkpoint", c.Warehouse.IdleCheckpoint < 0, "must not be negative"),
+	}
+	checks = append(checks, c.validateModels(check)...)
+	checks = append(checks,
 		check("generator.days", c.Generator.Days < 0, "must not be negative"),
 		check("generator.employees", c.Generator.Employees < 5, "must be at least 5, got %d", c.Generator.Employees),
 		check("generator.rate", c.Generator.Rate < 0, "must not be negative"),
 		check("generator.bad_rate", c.Generator.BadRate < 0 || c.Generator.BadRate > 1, "must be between 0 and 1, got %v", c.Generator.BadRate),
-	}
+	)
 	return errors.Join(checks...)
 }
 

@@ -24,11 +24,15 @@ func TestDefaultValidates(t *testing.T) {
 	if !reflect.DeepEqual(cfg, Default()) {
 		t.Errorf("Load(\"\", nil) = %+v, want Default()", cfg)
 	}
-	// Each call returns its own slices.
+	// Each call returns its own slices and maps.
 	a, b := Default(), Default()
 	a.Brokers[0] = "changed"
-	if b.Brokers[0] == "changed" {
-		t.Error("Default() shares Brokers between calls")
+	a.KPIs.SLAMinutes["urgent"] = 1
+	a.KPIs.ProfileFields[0] = "changed"
+	a.Scorecards.Roles["sales"][0].Weight = 1
+	a.Scorecards.Roles["marketing"] = nil
+	if !reflect.DeepEqual(b, Default()) {
+		t.Error("Default() shares slices or maps between calls")
 	}
 }
 
@@ -62,6 +66,24 @@ func goodConfig() Config {
 		CheckpointThreshold: "256MB",
 		IdleCheckpoint:      time.Minute,
 	}
+	want.Transform = Transform{Interval: 2 * time.Second, MaxIdle: 30 * time.Second, Concurrency: 4}
+	want.Calendar = Calendar{
+		Holidays:   []string{"2025-10-01", "2025-10-02", "2025-10-03"},
+		MakeupDays: []string{"2025-09-28", "2025-10-11"},
+	}
+	want.KPIs = KPIs{
+		SLAMinutes:    map[string]int{"urgent": 30, "high": 120, "normal": 480, "low": 2880},
+		ProfileFields: []string{"phone", "email", "wechat_id"},
+		CloseGrace:    24 * time.Hour,
+	}
+	sales := func() []ScoreLine {
+		return []ScoreLine{
+			{KPI: "revenue", Weight: 50, Target: ScoreTarget{FromTargets: true}, Direction: "higher"},
+			{KPI: "visits", Weight: 25.5, Target: ScoreTarget{Value: 15}, Direction: "higher"},
+			{KPI: "first_response_minutes", Weight: 1, Target: ScoreTarget{Value: 1000}, Direction: "lower"},
+		}
+	}
+	want.Scorecards = Scorecards{Cap: 1.5, Roles: map[string][]ScoreLine{"sales": sales(), "manager": sales()}}
 	want.Generator = Generator{Seed: 42, Days: 30, Employees: 12, Rate: 12.5, BadRate: 0.01}
 	return want
 }
@@ -117,6 +139,14 @@ func TestEnvOverridesFile(t *testing.T) {
 		"PULSE_INGEST_FLUSH_BYTES=1MiB",
 		"PULSE_GENERATOR_RATE=2.5",
 		"PULSE_TOPICS_CRM=other.crm",
+		"PULSE_TRANSFORM_INTERVAL=250ms",
+		"PULSE_TRANSFORM_MAX_IDLE=10s",
+		"PULSE_TRANSFORM_CONCURRENCY=8",
+		"PULSE_CALENDAR_HOLIDAYS=2026-01-01, 2026-02-17",
+		"PULSE_CALENDAR_MAKEUP_DAYS=",
+		"PULSE_KPIS_PROFILE_FIELDS=phone,needs",
+		"PULSE_KPIS_CLOSE_GRACE=1h",
+		"PULSE_SCORECARDS_CAP=1",
 		"PULSE_SOMETHING_ELSE=ignored", // belongs to scripts
 		"PULSE_NO_EQUALS_SIGN",
 	}
@@ -132,6 +162,11 @@ func TestEnvOverridesFile(t *testing.T) {
 	want.Ingest.FlushBytes = 1 << 20
 	want.Generator.Rate = 2.5
 	want.Topics.CRM = "other.crm"
+	want.Transform = Transform{Interval: 250 * time.Millisecond, MaxIdle: 10 * time.Second, Concurrency: 8}
+	want.Calendar = Calendar{Holidays: []string{"2026-01-01", "2026-02-17"}}
+	want.KPIs.ProfileFields = []string{"phone", "needs"}
+	want.KPIs.CloseGrace = time.Hour
+	want.Scorecards.Cap = 1
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got  %+v\nwant %+v", cfg, want)
 	}
@@ -227,6 +262,20 @@ func TestEnvErrors(t *testing.T) {
 		{"PULSE_INGEST_CONSUMERS=0", "PULSE_INGEST_CONSUMERS", "between 1 and 64"},
 		{"PULSE_TIMEZONE=Mars/Olympus", "PULSE_TIMEZONE", "unknown time zone"},
 		{"PULSE_BROKERS=", "PULSE_BROKERS", "at least one broker"},
+		{"PULSE_TRANSFORM_INTERVAL=5", "PULSE_TRANSFORM_INTERVAL", "not a duration"},
+		{"PULSE_TRANSFORM_INTERVAL=10ms", "PULSE_TRANSFORM_INTERVAL", "at least 100ms"},
+		{"PULSE_TRANSFORM_MAX_IDLE=1s", "PULSE_TRANSFORM_MAX_IDLE", "at least transform.interval"},
+		{"PULSE_TRANSFORM_CONCURRENCY=0", "PULSE_TRANSFORM_CONCURRENCY", "between 1 and 16"},
+		// A bad item of a list names the variable and the bad value.
+		{"PULSE_CALENDAR_HOLIDAYS=2026-01-01,2026-13-01", "PULSE_CALENDAR_HOLIDAYS", `"2026-13-01" is not a date`},
+		{"PULSE_CALENDAR_HOLIDAYS=2026-01-01,2026-01-01", "PULSE_CALENDAR_HOLIDAYS", "2026-01-01 is already"},
+		{"PULSE_CALENDAR_MAKEUP_DAYS=2026-01-05", "PULSE_CALENDAR_MAKEUP_DAYS", "is a Monday"},
+		{"PULSE_KPIS_PROFILE_FIELDS=phone,e mail", "PULSE_KPIS_PROFILE_FIELDS", `"e mail" is not a field name`},
+		{"PULSE_KPIS_PROFILE_FIELDS=", "PULSE_KPIS_PROFILE_FIELDS", "at least one field"},
+		{"PULSE_KPIS_CLOSE_GRACE=0s", "PULSE_KPIS_CLOSE_GRACE", "must be above 0"},
+		{"PULSE_SCORECARDS_CAP=0.99", "PULSE_SCORECARDS_CAP", "at least 1"},
+		{"PULSE_SCORECARDS_CAP=NaN", "PULSE_SCORECARDS_CAP", "at least 1"},
+		{"PULSE_SCORECARDS_ROLES=sales", "PULSE_SCORECARDS_ROLES", "config file only"},
 	} {
 		for _, file := range []string{"", "testdata/good.yaml"} {
 			_, err := Load(file, []string{tt.env})
@@ -257,7 +306,7 @@ var badFiles = []struct {
 	{"bad_type.yaml", 4, "ingest.flush_rows", "cannot unmarshal"},
 	{"bad_float_int.yaml", 4, "ingest.flush_rows", "not a whole number"},
 	{"bad_value_next_line.yaml", 5, "ingest.flush_rows", "cannot unmarshal"},
-	{"bad_list_item.yaml", 5, "brokers", "cannot unmarshal"},
+	{"bad_list_item.yaml", 5, "brokers[1]", "cannot unmarshal"},
 	{"bad_list_scalar.yaml", 3, "topics", "cannot unmarshal"},
 	{"bad_duration_int.yaml", 3, "ingest.flush_interval", "cannot unmarshal"},
 	{"bad_duplicate.yaml", 4, "ingest.flush_rows", "already defined"},
@@ -269,6 +318,35 @@ var badFiles = []struct {
 	{"bad_fetch_max_bytes.yaml", 4, "ingest.fetch_max_bytes", "at least ingest.max_message_bytes"},
 	{"bad_warehouse_file.yaml", 5, "warehouse.file", "file name inside the data folder"},
 	{"bad_syntax.yaml", 4, "(file)", "mapping values are not allowed"},
+
+	{"bad_interval.yaml", 3, "transform.interval", "at least 100ms"},
+	{"bad_max_idle.yaml", 4, "transform.max_idle", "at least transform.interval (10s)"},
+	{"bad_concurrency.yaml", 4, "transform.concurrency", "between 1 and 16"},
+	{"bad_date.yaml", 5, "calendar.holidays[1]", `"2025-02-30" is not a date`},
+	{"bad_date_format.yaml", 3, "calendar.makeup_days[0]", `"2025/09/28" is not a date`},
+	{"bad_date_duplicate.yaml", 6, "calendar.holidays[2]", "2025-10-01 is already calendar.holidays[0]"},
+	{"bad_holiday_makeup.yaml", 6, "calendar.makeup_days[1]", "also calendar.holidays[1]"},
+	{"bad_makeup_weekday.yaml", 3, "calendar.makeup_days[0]", "is a Wednesday"},
+	{"bad_sla_missing.yaml", 3, "kpis.sla_minutes", "no SLA for priority low"},
+	{"bad_sla_unknown.yaml", 4, "kpis.sla_minutes.critical", "not a ticket priority"},
+	{"bad_sla_zero.yaml", 3, "kpis.sla_minutes.urgent", "positive number of minutes"},
+	{"bad_sla_float.yaml", 4, "kpis.sla_minutes.urgent", "not a whole number"},
+	{"bad_profile_field.yaml", 5, "kpis.profile_fields[1]", `"e-mail" is not a field name`},
+	{"bad_profile_empty.yaml", 3, "kpis.profile_fields", "at least one field"},
+	{"bad_close_grace.yaml", 3, "kpis.close_grace", "must be above 0"},
+	{"bad_cap.yaml", 3, "scorecards.cap", "at least 1"},
+	{"bad_roles_list.yaml", 3, "scorecards.roles", "cannot unmarshal"},
+	{"bad_score_role.yaml", 4, "scorecards.roles.engineer", "not an employee role"},
+	{"bad_score_empty_role.yaml", 4, "scorecards.roles.sales", "at least one KPI"},
+	{"bad_score_kpi.yaml", 6, "scorecards.roles.sales[1].kpi", `"vistis" is not a KPI`},
+	{"bad_score_duplicate_kpi.yaml", 7, "scorecards.roles.sales[2].kpi", "revenue is already scorecards.roles.sales[0]"},
+	{"bad_score_target.yaml", 7, "scorecards.roles.sales[1].target", `must be a number or from_targets, got "twenty"`},
+	{"bad_score_from_targets.yaml", 5, "scorecards.roles.service[0].target", "from_targets needs a KPI that target.set names"},
+	{"bad_score_direction.yaml", 9, "scorecards.roles.service[0].direction", `must be higher or lower, got "down"`},
+	{"bad_score_unknown_key.yaml", 6, "scorecards.roles.sales[1].dirction", "unknown setting"},
+	{"bad_score_duplicate_key.yaml", 5, "scorecards.roles.sales[0].weight", "already defined at line 5"},
+	{"bad_score_no_weight.yaml", 6, "scorecards.roles.sales[1].weight", "must be a number above 0, got 0"},
+	{"bad_score_line_scalar.yaml", 5, "scorecards.roles.sales[0]", "cannot unmarshal !!str `visits` into config.ScoreLine"},
 }
 
 var expectComment = regexp.MustCompile(`^# expect: line (\d+), field (\S+) \(`)
@@ -293,6 +371,10 @@ func TestBadFiles(t *testing.T) {
 			var ce *Error
 			if !errors.As(err, &ce) {
 				t.Fatalf("Load = %T %v, want *config.Error", err, err)
+			}
+			// Each file is wrong in one way only.
+			if joined, ok := err.(interface{ Unwrap() []error }); ok && len(joined.Unwrap()) != 1 {
+				t.Errorf("%d errors, want 1: %v", len(joined.Unwrap()), err)
 			}
 			if ce.Source != path || ce.Line != tt.line || ce.Field != tt.field || !strings.Contains(ce.Msg, tt.msg) {
 				t.Errorf("got %#v\nwant line %d, field %s, message with %q", ce, tt.line, tt.field, tt.msg)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"reflect"
 	"slices"
@@ -12,9 +13,15 @@ import (
 
 const examplePath = "../pulse.example.yaml"
 
+// fileOnlyPaths are the settings without a text form, so without an
+// environment variable or a flag: their comment says "Set in a file only"
+// instead of naming a variable. A new map or list of sections must be
+// added here on purpose.
+var fileOnlyPaths = []string{"kpis.sla_minutes", "scorecards.roles"}
+
 // The example file documents every setting at its default value: loading
 // it must give Default(), and it must name every setting, each with a
-// comment that gives its environment variable. A setting added to Config
+// comment that gives its environment variable (or says it is file only). A setting added to Config
 // (or a default changed) without the example fails here.
 func TestExampleIsDefault(t *testing.T) {
 	cfg, err := Load(examplePath, nil)
@@ -46,12 +53,15 @@ func TestExampleNamesEverySetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The leaf settings of the file, with the comment above each.
+	// A setting whose value is a map (kpis.sla_minutes) is a leaf, not
+	// a section.
+	code := fields(new(Config))
 	comments := map[string]string{}
 	var walk func(prefix string, n *yaml.Node)
 	walk = func(prefix string, n *yaml.Node) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			if v.Kind == yaml.MappingNode {
+			if _, leaf := code[prefix+k.Value]; !leaf && v.Kind == yaml.MappingNode {
 				walk(prefix+k.Value+".", v)
 				continue
 			}
@@ -60,7 +70,6 @@ func TestExampleNamesEverySetting(t *testing.T) {
 	}
 	walk("", doc.Content[0])
 
-	code := fields(new(Config))
 	var inCode []string
 	for p := range code {
 		inCode = append(inCode, p)
@@ -79,13 +88,44 @@ func TestExampleNamesEverySetting(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if c == "" {
+		switch {
+		case c == "":
 			t.Errorf("%s has no comment above it", p)
-		} else if !strings.Contains(c, EnvName(p)) {
+		case slices.Contains(fileOnlyPaths, p):
+			if !strings.Contains(c, "Set in a file only") || strings.Contains(c, EnvName(p)) {
+				t.Errorf("the comment of %s does not say it is set in a file only: %q", p, c)
+			}
+		case !strings.Contains(c, EnvName(p)):
 			t.Errorf("the comment of %s does not give %s: %q", p, EnvName(p), c)
 		}
 	}
 	if !strings.Contains(string(src), "PULSE_ADMIN_TOKEN") {
 		t.Error("the example does not mention PULSE_ADMIN_TOKEN")
+	}
+}
+
+// Exactly the settings of fileOnlyPaths refuse a text form: every other
+// setting takes a variable and a flag.
+func TestFileOnlySettings(t *testing.T) {
+	var got []string
+	for p, fv := range fields(new(Config)) {
+		if fileOnly(fv) {
+			got = append(got, p)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, fileOnlyPaths) {
+		t.Errorf("file-only settings are %v, the test exempts %v", got, fileOnlyPaths)
+	}
+	for _, p := range fileOnlyPaths {
+		cfg := Default()
+		if err := cfg.Set(p, "x"); err == nil || !strings.Contains(err.Error(), "config file only") {
+			t.Errorf("Set(%q) = %v, want a file-only error", p, err)
+		}
+		_, err := Load("", []string{EnvName(p) + "=x"})
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Source != "environment" || ce.Field != EnvName(p) || !strings.Contains(ce.Msg, "config file only") {
+			t.Errorf("%s=x: %v, want a file-only error", EnvName(p), err)
+		}
 	}
 }
