@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,13 +37,21 @@ type Ingest interface {
 	Status(ctx context.Context, stats ingest.StatsReader) (ingest.Status, error)
 }
 
+// Transforms is what the server needs of the transform runner.
+// *transform.Transformer implements it.
+type Transforms interface {
+	// RunNow waits for the run in progress, if any, then runs the models.
+	RunNow(ctx context.Context, req transform.RunRequest) (*transform.Run, error)
+}
+
 // Options configure New.
 type Options struct {
 	Addr       string
 	AdminToken string // bearer token with the admin role; "" means none
 	Warehouse  Warehouse
 	Ingest     Ingest
-	Marts      Marts // nil when transforms do not run here
+	Marts      Marts      // nil when transforms do not run here
+	Transforms Transforms // nil when transforms do not run here
 	Gatherer   prometheus.Gatherer
 	Logger     *slog.Logger
 }
@@ -80,6 +89,7 @@ func New(opts Options) *Server {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 	api := e.Group("/api", s.requireAuth)
 	api.GET("/ingest/status", s.ingestStatus)
+	api.POST("/transforms/run", s.runTransforms)
 	api.GET("/kpis", s.kpis)
 	api.GET("/scorecards", s.scorecards)
 	api.GET("/periods/closed", s.closedPeriods)
@@ -222,4 +232,32 @@ func (s *Server) ingestStatus(c echo.Context) error {
 		return fmt.Errorf("ingest status: %w", err)
 	}
 	return c.JSON(http.StatusOK, st)
+}
+
+// runTransforms runs the models now (after the run in progress, if any)
+// and answers with the run: its models, tests and status. ?full=true
+// rebuilds every model whole. A run that fails answers 200 with status
+// "failed"; only a run that could not be carried out is an error.
+func (s *Server) runTransforms(c echo.Context) error {
+	if s.opts.Transforms == nil {
+		return errStatus(http.StatusServiceUnavailable, "transforms are not running in this process")
+	}
+	var req transform.RunRequest
+	if v := c.QueryParam("full"); v != "" {
+		full, err := strconv.ParseBool(v)
+		if err != nil {
+			return errStatus(http.StatusBadRequest, "full: %q is neither true nor false", v)
+		}
+		req.Full = full
+	}
+	// A client that hangs up does not abort the run half-way: a run cut
+	// short fails, and the next one rebuilds everything.
+	run, err := s.opts.Transforms.RunNow(context.WithoutCancel(c.Request().Context()), req)
+	switch {
+	case errors.Is(err, transform.ErrStopped):
+		return errStatus(http.StatusServiceUnavailable, "transforms are stopping")
+	case err != nil:
+		return errStatus(http.StatusInternalServerError, "transform run: %v", err)
+	}
+	return c.JSON(http.StatusOK, run)
 }

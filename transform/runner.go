@@ -85,7 +85,13 @@ type Transformer struct {
 	paramsHash string
 	// running holds a token while a run is under way: runs never overlap.
 	running chan struct{}
+	// closed is closed by Stop: no run starts afterwards.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
+
+// ErrStopped is returned by RunNow after Stop.
+var ErrStopped = errors.New("transforms are stopped")
 
 // RunRequest asks for a run.
 type RunRequest struct {
@@ -187,6 +193,7 @@ func New(db *sql.DB, opts Options) (*Transformer, error) {
 		params:     params,
 		paramsHash: hex.EncodeToString(h.Sum(nil)),
 		running:    make(chan struct{}, 1),
+		closed:     make(chan struct{}),
 	}, nil
 }
 
@@ -207,13 +214,29 @@ func (t *Transformer) RunNow(ctx context.Context, req RunRequest) (*Run, error) 
 	case t.running <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-t.closed:
+		return nil, ErrStopped
 	}
 	defer func() { <-t.running }()
+	select {
+	case <-t.closed:
+		return nil, ErrStopped
+	default:
+	}
 	run, err := t.run(ctx, req)
 	if run != nil {
 		t.observe(run)
 	}
 	return run, err
+}
+
+// Stop waits for the run in progress, if any, and refuses runs from then
+// on, so that the database can be closed under no run.
+func (t *Transformer) Stop() error {
+	t.closeOnce.Do(func() { close(t.closed) })
+	t.running <- struct{}{}
+	<-t.running
+	return nil
 }
 
 // lastRun is what a run needs to know of an earlier one.

@@ -709,3 +709,41 @@ func TestSchedulerRunsOnNewEventsAndStopsCleanly(t *testing.T) {
 		t.Error("runs after Run returned")
 	}
 }
+
+func TestStopWaitsForTheRunInProgress(t *testing.T) {
+	w := openWarehouse(t)
+	tr, err := transform.New(w.DB(), transform.Options{Models: models(map[string]string{
+		"staging/slow.sql": `SELECT count(*) AS n FROM range(30000000) AS r(i) WHERE i % 7 = 3`,
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *transform.Run, 1)
+	go func() {
+		r, err := tr.RunNow(context.Background(), transform.RunRequest{})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for queryInt(t, w, `SELECT count(*) FROM ops.transform_runs WHERE status = 'running'`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no run started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := tr.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Stop returned: the run is over and recorded.
+	if got := queryString(t, w, `SELECT status FROM ops.transform_runs WHERE run_id = 1`); got != "ok" {
+		t.Errorf("run in progress at Stop ended %s", got)
+	}
+	if r := <-done; r == nil || r.Status != "ok" {
+		t.Errorf("run: %+v", r)
+	}
+	if _, err := tr.RunNow(context.Background(), transform.RunRequest{}); err != transform.ErrStopped {
+		t.Errorf("RunNow after Stop: %v", err)
+	}
+}
