@@ -17,6 +17,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/pulsekpi/pulse/broker"
+	"github.com/pulsekpi/pulse/transform"
 )
 
 func runCmd(ctx context.Context, t *testing.T, environ []string, args ...string) (string, error) {
@@ -121,6 +122,8 @@ func TestGenerateLoadRun(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		handled = statusHandled(addr)
 	}
+	// A transform run asked for over HTTP sees every stored event.
+	run := postTransformRun(t, addr)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
@@ -136,6 +139,32 @@ func TestGenerateLoadRun(t *testing.T) {
 	if stored != generated || refused != 2 {
 		t.Errorf("stored %d (want %d), refused %d (want 2)", stored, generated, refused)
 	}
+	if run.Status != "ok" {
+		t.Errorf("transform run %d: %s (%s)", run.ID, run.Status, run.Error)
+	}
+	var seen, running, runs int
+	db.QueryRow(`SELECT count(*) FROM raw.events WHERE ingested_at <= (SELECT cut FROM ops.transform_runs WHERE run_id = ?)`, run.ID).Scan(&seen)
+	db.QueryRow(`SELECT count(*) FILTER (status = 'running'), count(*) FROM ops.transform_runs`).Scan(&running, &runs)
+	if seen != generated || running != 0 || runs < 2 {
+		t.Errorf("transform run %d saw %d events (want %d); %d runs recorded (the scheduler's and ours), %d left running", run.ID, seen, generated, runs, running)
+	}
+}
+
+// postTransformRun asks the server for a transform run and returns it.
+func postTransformRun(t *testing.T, addr string) transform.Run {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/transforms/run", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var run transform.Run
+	if err := json.NewDecoder(res.Body).Decode(&run); err != nil || res.StatusCode != http.StatusOK || run.ID == 0 {
+		t.Fatalf("POST /api/transforms/run: %s, %+v, %v", res.Status, run, err)
+	}
+	return run
 }
 
 func freeAddr(t *testing.T) string {

@@ -13,13 +13,16 @@ import (
 	"github.com/pulsekpi/pulse/config"
 	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/server"
+	"github.com/pulsekpi/pulse/transform"
 	"github.com/pulsekpi/pulse/warehouse"
 )
 
-// pipeline is ingest, the warehouse and the HTTP server of one process.
+// pipeline is ingest, the warehouse, the transforms and the HTTP server of
+// one process.
 type pipeline struct {
 	wh  *warehouse.Warehouse
 	in  *ingest.Ingest
+	tr  *transform.Transformer
 	srv *server.Server
 	log *slog.Logger
 }
@@ -75,25 +78,65 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		Logger:            log.With("component", "ingest"),
 		Metrics:           ingest.NewMetrics(reg),
 	})
+	tr, err := transform.New(wh.DB(), transform.Options{
+		Params:      transformParams(cfg),
+		Interval:    cfg.Transform.Interval,
+		MaxIdle:     cfg.Transform.MaxIdle,
+		Concurrency: cfg.Transform.Concurrency,
+		CloseGrace:  cfg.KPIs.CloseGrace,
+		Lag:         ingestLag(in, wh),
+		Logger:      log.With("component", "transform"),
+		Metrics:     transform.NewMetrics(reg),
+	})
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
 	srv := server.New(server.Options{
 		Addr:       cfg.Addr,
 		AdminToken: cfg.AdminToken,
 		Warehouse:  wh,
 		Ingest:     in,
+		Marts:      tr,
+		Transforms: tr,
 		Gatherer:   reg,
 		Logger:     log.With("component", "server"),
 	})
 	if err := srv.Listen(); err != nil {
 		return nil, errors.Join(err, wh.Close())
 	}
-	return &pipeline{wh: wh, in: in, srv: srv, log: log}, nil
+	return &pipeline{wh: wh, in: in, tr: tr, srv: srv, log: log}, nil
+}
+
+// ingestLag is the consumers' total lag, for period close: the messages
+// the brokers hold that the warehouse has not stored. A broker that does
+// not answer is an error, which period close takes as "not caught up".
+func ingestLag(in *ingest.Ingest, wh *warehouse.Warehouse) func(ctx context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		st, err := in.Status(ctx, wh)
+		if err != nil {
+			return 0, err
+		}
+		if st.BrokerError != "" {
+			return 0, errors.New(st.BrokerError)
+		}
+		var lag int64
+		for _, p := range st.Partitions {
+			if p.Lag == nil {
+				return 0, fmt.Errorf("no high-water mark for %s/%d", p.Topic, p.Partition)
+			}
+			lag += *p.Lag
+		}
+		return lag, nil
+	}
 }
 
 // run runs until ctx is done and shuts down in order: stop consuming and
-// store the batch in hand, stop the server, then close DuckDB.
+// store the batch in hand, stop the transforms (finishing the run in
+// hand), stop the server, then close DuckDB.
 func (p *pipeline) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	ingestDone := make(chan struct{})
+	transformsDone := make(chan struct{})
 	g.Go(func() error {
 		defer close(ingestDone)
 		if err := p.in.Run(gctx); err != nil {
@@ -103,22 +146,37 @@ func (p *pipeline) run(ctx context.Context) error {
 	})
 	g.Go(func() error { return p.wh.Run(gctx) })
 	g.Go(func() error {
-		// The server outlives ingest so that health and metrics answer
-		// while the last batch is stored.
+		// Transforms outlive ingest: the last batch stored is the last
+		// one they may pick up.
+		defer close(transformsDone)
+		tctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			<-ingestDone
+			cancel()
+		}()
+		if err := p.tr.Run(tctx); err != nil {
+			return fmt.Errorf("transforms: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		// The server outlives ingest and transforms so that health and
+		// metrics answer while the last batch is stored and transformed.
 		sctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() {
-			select {
-			case <-ingestDone:
-			case <-gctx.Done():
-				<-ingestDone
-			}
+			<-transformsDone
 			cancel()
 		}()
 		return p.srv.Run(sctx)
 	})
 	err := g.Wait()
-	p.log.Info("stopped consuming; closing the warehouse")
+	// A run asked for over HTTP may still be going: wait for it.
+	if serr := p.tr.Stop(); serr != nil {
+		err = errors.Join(err, fmt.Errorf("stopping transforms: %w", serr))
+	}
+	p.log.Info("stopped consuming and transforming; closing the warehouse")
 	if cerr := p.wh.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("closing warehouse: %w", cerr))
 	}
