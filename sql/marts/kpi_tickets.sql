@@ -19,10 +19,10 @@ opened AS (
     WHERE k.opened_at >= (SELECT start_at FROM since)
 ),
 status_at_t AS (
-    SELECT o.grain, o.period_start, o.ticket_id,
-           arg_max(s.change, (s.occurred_at, s.recorded_at, s.event_id)) AS status
+    SELECT o.grain, o.period_start, o.ticket_id, s.change AS status
     FROM opened AS o JOIN staging.ticket_status_changes AS s ON s.ticket_id = o.ticket_id AND s.occurred_at < o.t
-    GROUP BY ALL
+    QUALIFY row_number() OVER (PARTITION BY o.grain, o.period_start, o.ticket_id
+                               ORDER BY s.occurred_at DESC, s.recorded_at DESC, s.event_id DESC) = 1
 ),
 opened_items AS (
     SELECT o.grain, o.period_start, o.assignee_id AS employee_id,

@@ -6,13 +6,9 @@
 -- @test unique(ticket_id)
 -- @test accepted_values(priority, 'low', 'normal', 'high', 'urgent')
 WITH opened AS (
-    SELECT ticket_id,
-           arg_min(customer_id, (occurred_at, recorded_at, event_id)) AS customer_id,
-           arg_min(priority, (occurred_at, recorded_at, event_id)) AS priority,
-           arg_min(is_complaint, (occurred_at, recorded_at, event_id)) AS is_complaint,
-           min(occurred_at) AS opened_at
+    SELECT ticket_id, customer_id, priority, is_complaint, occurred_at AS opened_at
     FROM raw.ticket_opened WHERE ingested_at <= pulse_cut()
-    GROUP BY ticket_id
+    QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY occurred_at, recorded_at, event_id) = 1
 ),
 assignments AS (
     SELECT ticket_id, assignee_id, occurred_at, recorded_at, event_id
@@ -22,8 +18,8 @@ assignments AS (
     FROM raw.ticket_assigned WHERE ingested_at <= pulse_cut()
 ),
 assignee AS (
-    SELECT ticket_id, arg_max(assignee_id, (occurred_at, recorded_at, event_id)) AS assignee_id
-    FROM assignments GROUP BY ticket_id
+    SELECT ticket_id, assignee_id FROM assignments
+    QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY occurred_at DESC, recorded_at DESC, event_id DESC) = 1
 ),
 responded AS (
     SELECT ticket_id, min(occurred_at) AS first_response_at
