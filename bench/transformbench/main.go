@@ -286,7 +286,9 @@ func freshness(ctx context.Context, w *warehouse.Warehouse, tr *transform.Transf
 		return fmt.Errorf("freshness: no marker became visible")
 	}
 	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
-	q := func(p float64) time.Duration { return lags[min(len(lags)-1, int(p*float64(len(lags))))].Round(time.Millisecond) }
+	q := func(p float64) time.Duration {
+		return lags[min(len(lags)-1, int(p*float64(len(lags))))].Round(time.Millisecond)
+	}
 	fmt.Printf("\nfreshness at %d events/s for %v (store → marts.kpis_computed), %d markers: p50 %v, p95 %v, max %v\n",
 		rate, dur, len(lags), q(0.5), q(0.95), lags[len(lags)-1].Round(time.Millisecond))
 	last, _ := tr.LastRun(context.Background())
