@@ -150,7 +150,7 @@ func loadModels(ctx context.Context, db *sql.DB, fsys fs.FS) (*modelSet, error) 
 			switch {
 			case slices.Contains(Layers, schema):
 				if set.byName[r] == nil {
-					return nil, fmt.Errorf("%s: refers to %s, which no model defines", m.file, r)
+					return nil, fmt.Errorf("%s: refers to %s, which no model defines (no sql/%s.sql)", m.file, r, strings.Replace(r, ".", "/", 1))
 				}
 				deps[r] = true
 			case !catalog[r]:
