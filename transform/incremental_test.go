@@ -99,7 +99,7 @@ func incrementalVsFull(t *testing.T, seed int64, zone string, genNow time.Time) 
 	// events moved to a later batch (late events) and 1% repeated in the
 	// same or a later batch (duplicates)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
-	const nBatches = 6
+	const nBatches = 5
 	cuts := []int{0}
 	for len(cuts) < nBatches {
 		c := 1 + rng.IntN(len(events)-1)
