@@ -131,7 +131,7 @@ func (t *Transformer) KPIs(ctx context.Context, q KPIQuery) (*KPIResult, error) 
 func (t *Transformer) subjectName(ctx context.Context, typ, id string) string {
 	q := `SELECT name FROM staging.employees WHERE employee_id = $1`
 	if typ == "team" {
-		q = `SELECT any_value(team_name) FROM staging.employees WHERE team_id = $1`
+		q = `SELECT coalesce(max(team_name) FILTER (WHERE team_name <> team_id), any_value(team_id)) FROM staging.employees WHERE team_id = $1`
 	}
 	var name sql.NullString
 	_ = t.db.QueryRowContext(ctx, q, id).Scan(&name)
@@ -198,7 +198,7 @@ func (t *Transformer) Scorecards(ctx context.Context, q ScorecardQuery) (*Scorec
 	res.Frozen = closed
 	rows, err := t.db.QueryContext(ctx, `
 		SELECT employee_id, coalesce(name, ''), role, coalesce(team_id, ''), score, rank_in_role, rank_in_team,
-		       coalesce(renormalised, false), to_json(coalesce(dropped_kpis, [])), CAST(explanation AS VARCHAR)
+		       coalesce(renormalised, false), CAST(to_json(coalesce(dropped_kpis, [])) AS VARCHAR), CAST(explanation AS VARCHAR)
 		FROM marts.scorecards
 		WHERE grain = $1 AND period_start = CAST($2 AS DATE) AND ($3 = '' OR role = $3)
 		ORDER BY role, rank_in_role NULLS LAST, employee_id`, grain, start, q.Role)
