@@ -21,10 +21,11 @@ new_targets AS (SELECT month FROM raw.target_set WHERE ingested_at > pulse_prev_
 new_contracts AS (SELECT contract_id, customer_id, occurred_at FROM raw.contract_signed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
 new_invoices AS (SELECT invoice_id FROM raw.invoice_issued WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
 new_payments AS (SELECT invoice_id, occurred_at FROM raw.payment_received WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_opportunities AS (
-    SELECT opportunity_id FROM raw.opportunity_created WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
-    UNION
-    SELECT opportunity_id FROM raw.opportunity_stage_changed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+new_created AS (
+    SELECT opportunity_id, customer_id, occurred_at FROM raw.opportunity_created WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+),
+new_changes AS (
+    SELECT event_id, opportunity_id FROM raw.opportunity_stage_changed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
 ),
 new_tickets AS (
     SELECT ticket_id FROM raw.ticket_opened WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
@@ -53,40 +54,62 @@ spans AS (
     FROM new_followups AS f JOIN staging.followups AS p
       ON p.customer_id = f.customer_id AND p.occurred_at < f.occurred_at
      AND p.next_followup_at >= f.occurred_at - INTERVAL 24 HOUR
-    -- ...and earlier leads on the customer they may answer
+    -- ...and earlier leads on the customer whose first response they now are
     UNION ALL
     SELECT l.occurred_at, l.occurred_at
     FROM new_followups AS f JOIN staging.leads AS l ON l.customer_id = f.customer_id AND l.occurred_at <= f.occurred_at
+    WHERE NOT EXISTS (SELECT 1 FROM staging.followups AS e
+                      WHERE e.customer_id = f.customer_id AND e.occurred_at >= l.occurred_at AND e.occurred_at < f.occurred_at)
     -- targets: their month
     UNION ALL SELECT pulse_at(month), pulse_at(month) FROM new_targets
     -- contracts: own period, the customer's first two contracts, the
     -- contract's invoices and payments, the customer's leads
     UNION ALL SELECT occurred_at, occurred_at FROM new_contracts
+    -- (a new first contract demotes the old first one, and changes which
+    -- leads converted)
     UNION ALL
-    SELECT c.occurred_at, c.occurred_at
-    FROM staging.contracts AS c SEMI JOIN new_contracts AS n USING (customer_id)
-    WHERE c.nth_of_customer <= 2
+    SELECT s.occurred_at, s.occurred_at
+    FROM staging.contracts AS f JOIN staging.contracts AS s USING (customer_id)
+    WHERE f.nth_of_customer = 1 AND s.nth_of_customer = 2
+      AND f.event_id IN (SELECT event_id FROM raw.contract_signed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut())
     UNION ALL
     SELECT p.occurred_at, p.occurred_at FROM staging.payments AS p SEMI JOIN new_contracts USING (contract_id)
     UNION ALL
     SELECT pulse_at(i.due_on), pulse_at(i.due_on) FROM raw.invoice_issued AS i SEMI JOIN new_contracts USING (contract_id)
     WHERE i.ingested_at <= pulse_cut()
     UNION ALL
-    SELECT l.occurred_at, l.occurred_at FROM staging.leads AS l SEMI JOIN new_contracts USING (customer_id)
+    SELECT l.occurred_at, l.occurred_at
+    FROM staging.contracts AS f JOIN staging.leads AS l USING (customer_id)
+    LEFT JOIN staging.contracts AS s ON s.customer_id = f.customer_id AND s.nth_of_customer = 2
+    WHERE f.nth_of_customer = 1
+      AND f.event_id IN (SELECT event_id FROM raw.contract_signed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut())
+      AND l.occurred_at >= f.occurred_at - INTERVAL 4320 HOUR
+      AND l.occurred_at <= coalesce(s.occurred_at, f.occurred_at)
     -- invoices: every due date any version of the invoice had
     UNION ALL
     SELECT pulse_at(i.due_on), pulse_at(i.due_on) FROM raw.invoice_issued AS i
     WHERE i.ingested_at <= pulse_cut() AND i.invoice_id IN (SELECT invoice_id FROM new_invoices UNION SELECT invoice_id FROM new_payments)
     -- payments: own period
     UNION ALL SELECT occurred_at, occurred_at FROM new_payments
-    -- opportunities: every version's span, and the customer's leads
+    -- opportunities: a creation moves every version's owner and span, and
+    -- the conversion of the customer's leads of the 90 days before it...
     UNION ALL
     SELECT v.valid_from, coalesce(v.valid_to, 'infinity'::TIMESTAMPTZ)
-    FROM staging.opportunity_versions AS v SEMI JOIN new_opportunities USING (opportunity_id)
+    FROM staging.opportunity_versions AS v SEMI JOIN new_created USING (opportunity_id)
     UNION ALL
     SELECT l.occurred_at, l.occurred_at
-    FROM staging.leads AS l
-    WHERE l.customer_id IN (SELECT o.customer_id FROM staging.opportunities AS o SEMI JOIN new_opportunities USING (opportunity_id))
+    FROM new_created AS c JOIN staging.leads AS l
+      ON l.customer_id = c.customer_id AND l.occurred_at <= c.occurred_at AND l.occurred_at >= c.occurred_at - INTERVAL 2160 HOUR
+    -- ...a stage change every t after it (a late amount carries forward
+    -- into later versions), the period the opportunity was created in
+    -- (funnel) and its first won and lost changes
+    UNION ALL
+    SELECT v.valid_from, 'infinity'::TIMESTAMPTZ
+    FROM staging.opportunity_versions AS v SEMI JOIN new_changes USING (event_id)
+    UNION ALL
+    SELECT x, x
+    FROM (SELECT unnest([o.created_at, o.won_at, o.lost_at]) AS x
+          FROM staging.opportunities AS o SEMI JOIN new_changes USING (opportunity_id))
     -- tickets: every event of a touched ticket
     UNION ALL
     SELECT e.occurred_at, e.occurred_at
