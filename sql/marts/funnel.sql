@@ -40,7 +40,7 @@ reached AS (
 open_at_t AS (
     SELECT d.grain, d.period_start, o.owner_id AS employee_id, v.stage, s.stage_order, false, v.amount, true
     FROM staging.dirty_periods AS d
-    JOIN staging.opportunity_versions AS v ON v.valid_from < d.t AND (v.valid_to IS NULL OR v.valid_to >= d.t)
+    JOIN staging.opportunity_versions AS v ON v.valid_from < d.t AND v.valid_until >= d.t
     JOIN stages AS s USING (stage)
     LEFT JOIN staging.opportunities AS o USING (opportunity_id)
     WHERE v.stage NOT IN ('won', 'lost')

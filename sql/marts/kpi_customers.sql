@@ -12,7 +12,7 @@ WITH owned AS (
     SELECT d.grain, d.period_start, d.t, v.customer_id, v.owner_id AS employee_id, v.filled_share
     FROM staging.dirty_periods AS d
     JOIN staging.customer_versions AS v
-      ON v.valid_from < d.t AND (v.valid_to IS NULL OR v.valid_to >= d.t)
+      ON v.valid_from < d.t AND v.valid_until >= d.t
     WHERE v.stage <> 'churned'
 ),
 last_touch AS (

@@ -22,12 +22,12 @@ logged AS (
 answered AS (
     -- a follow-up with a due time is timely when another follow-up on the
     -- same customer, by anyone, came after it and by due time + 24 h
+    -- (the earliest later follow-up decides: an ASOF join finds it)
     SELECT p.employee_id, p.next_followup_at,
-           EXISTS (SELECT 1 FROM staging.followups AS n
-                   WHERE n.customer_id = p.customer_id AND n.occurred_at > p.occurred_at
-                     AND n.occurred_at <= p.next_followup_at + INTERVAL 24 HOUR) AS timely
-    FROM staging.followups AS p
-    WHERE p.next_followup_at >= (SELECT start_at FROM since)
+           coalesce(n.occurred_at <= p.next_followup_at + INTERVAL 24 HOUR, false) AS timely
+    FROM (SELECT * FROM staging.followups WHERE next_followup_at >= (SELECT start_at FROM since)) AS p
+    ASOF LEFT JOIN (SELECT customer_id, occurred_at FROM staging.followups) AS n
+      ON n.customer_id = p.customer_id AND n.occurred_at > p.occurred_at
 ),
 due AS (
     SELECT d.grain, d.period_start, a.employee_id, NULL AS channel, 0, 0,

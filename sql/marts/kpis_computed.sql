@@ -86,5 +86,5 @@ LEFT JOIN marts.kpi_customers AS c USING (grain, period_start, subject_type, sub
 LEFT JOIN marts.kpi_logins AS l USING (grain, period_start, subject_type, subject_id)
 LEFT JOIN marts.kpi_targets AS g USING (grain, period_start, subject_type, subject_id)
 LEFT JOIN marts.kpi_tickets AS k USING (grain, period_start, subject_type, subject_id)
-LEFT JOIN staging.period_members AS m
-  ON s.subject_type = 'employee' AND m.grain = s.grain AND m.period_start = s.period_start AND m.employee_id = s.subject_id
+LEFT JOIN (SELECT grain, period_start, 'employee' AS subject_type, employee_id AS subject_id, active
+           FROM staging.period_members) AS m USING (grain, period_start, subject_type, subject_id)

@@ -28,6 +28,7 @@ SELECT
         END, ' ' || chr(9) || chr(10) || chr(13) || chr(12288)), '') IS NULL) AS missing_fields,
     occurred_at AS valid_from,
     lead(occurred_at) OVER (PARTITION BY customer_id ORDER BY occurred_at, recorded_at, event_id) AS valid_to,
+    coalesce(lead(occurred_at) OVER (PARTITION BY customer_id ORDER BY occurred_at, recorded_at, event_id), 'infinity'::TIMESTAMPTZ) AS valid_until,
     event_id, recorded_at
 FROM raw.customer_upserted
 WHERE ingested_at <= pulse_cut()

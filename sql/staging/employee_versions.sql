@@ -12,6 +12,7 @@ SELECT
     manager_id, active, hired_on,
     occurred_at AS valid_from,
     lead(occurred_at) OVER (PARTITION BY employee_id ORDER BY occurred_at, recorded_at, event_id) AS valid_to,
+    coalesce(lead(occurred_at) OVER (PARTITION BY employee_id ORDER BY occurred_at, recorded_at, event_id), 'infinity'::TIMESTAMPTZ) AS valid_until,
     event_id, recorded_at
 FROM raw.employee_upserted
 WHERE ingested_at <= pulse_cut()

@@ -16,5 +16,6 @@ SELECT
     last_value(amount IGNORE NULLS) OVER (PARTITION BY opportunity_id ORDER BY occurred_at, recorded_at, event_id
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS amount,
     occurred_at AS valid_from,
-    lead(occurred_at) OVER (PARTITION BY opportunity_id ORDER BY occurred_at, recorded_at, event_id) AS valid_to
+    lead(occurred_at) OVER (PARTITION BY opportunity_id ORDER BY occurred_at, recorded_at, event_id) AS valid_to,
+    coalesce(lead(occurred_at) OVER (PARTITION BY opportunity_id ORDER BY occurred_at, recorded_at, event_id), 'infinity'::TIMESTAMPTZ) AS valid_until
 FROM ev

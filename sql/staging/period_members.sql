@@ -9,4 +9,4 @@ SELECT d.grain, d.period_start, v.employee_id, v.name, v.role, v.team_id, v.team
        v.manager_id, v.active, v.hired_on
 FROM staging.dirty_periods AS d
 JOIN staging.employee_versions AS v
-  ON v.valid_from < d.t AND (v.valid_to IS NULL OR v.valid_to >= d.t)
+  ON v.valid_from < d.t AND v.valid_until >= d.t
