@@ -83,7 +83,7 @@ func (c *Config) validateModels(check checkFunc) []error {
 	seenField := map[string]int{}
 	for i, f := range pf {
 		field := fmt.Sprintf("kpis.profile_fields[%d]", i)
-		if !validIdent(f) {
+		if !metric.IsIdentifier(f) {
 			add(check(field, true, "%q is not a field name ([A-Za-z_][A-Za-z0-9_]*)", f))
 			continue
 		}
@@ -148,19 +148,6 @@ func checkDates(check checkFunc, add func(error), setting string, dates []string
 		seen[d] = i
 	}
 	return seen
-}
-
-// validIdent reports whether s is [A-Za-z_][A-Za-z0-9_]*.
-func validIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func sortedKeys[V any](m map[string]V) []string {

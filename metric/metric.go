@@ -33,3 +33,17 @@ func Priorities() []string { return []string{"low", "normal", "high", "urgent"} 
 
 // Grains are the period grains of metrics.md.
 func Grains() []string { return []string{"day", "week", "month", "quarter"} }
+
+// IsIdentifier reports whether s is [A-Za-z_][A-Za-z0-9_]*: the names
+// (profile fields, columns) that Pulse writes into SQL unquoted.
+func IsIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}

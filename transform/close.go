@@ -78,20 +78,11 @@ func (t *Transformer) closePeriods(ctx context.Context, run *Run) error {
 // freeze copies a period's published KPIs and scorecards into ops and
 // marks it closed, in one transaction; from then on the marts answer with
 // the copy. cut is the ingest stamp the figures were computed at.
-func (t *Transformer) freeze(ctx context.Context, grain, period, by string, cut *time.Time) (err error) {
-	conn, err := t.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
-		}
-	}()
+func (t *Transformer) freeze(ctx context.Context, grain, period, by string, cut *time.Time) error {
+	return t.inTx(ctx, func(conn *sql.Conn) error { return freezeIn(ctx, conn, grain, period, by, cut) })
+}
+
+func freezeIn(ctx context.Context, conn *sql.Conn, grain, period, by string, cut *time.Time) error {
 	var cutArg any
 	if cut != nil {
 		cutArg = *cut
@@ -116,6 +107,24 @@ func (t *Transformer) freeze(ctx context.Context, grain, period, by string, cut 
 	if _, err := conn.ExecContext(ctx, `INSERT INTO ops.closed_periods (grain, period_start, closed_at, closed_by, cut)
 		VALUES ($1, CAST($2 AS DATE), now(), $3, $4)`, grain, period, by, cutArg); err != nil {
 		return fmt.Errorf("closing %s %s: %w", grain, period, err)
+	}
+	return nil
+}
+
+// inTx runs fn in one transaction on one connection, rolled back if fn
+// fails.
+func (t *Transformer) inTx(ctx context.Context, fn func(*sql.Conn) error) (err error) {
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	if err := fn(conn); err != nil {
+		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		return err
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")
 	return err
@@ -176,7 +185,7 @@ func (t *Transformer) Close(ctx context.Context, grain, period, by string) error
 
 // Reopen unfreezes a period by hand: its marts show live figures again and
 // automatic closing leaves it alone until it is closed by hand.
-func (t *Transformer) Reopen(ctx context.Context, grain, period, by string) (err error) {
+func (t *Transformer) Reopen(ctx context.Context, grain, period, by string) error {
 	if err := t.acquire(ctx); err != nil {
 		return err
 	}
@@ -184,19 +193,10 @@ func (t *Transformer) Reopen(ctx context.Context, grain, period, by string) (err
 	if grain != "month" && grain != "quarter" {
 		return fmt.Errorf("%w: only months and quarters close, not %q", ErrPeriod, grain)
 	}
-	conn, err := t.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
-		}
-	}()
+	return t.inTx(ctx, func(conn *sql.Conn) error { return reopenIn(ctx, conn, grain, period, by) })
+}
+
+func reopenIn(ctx context.Context, conn *sql.Conn, grain, period, by string) error {
 	res, err := conn.ExecContext(ctx, `DELETE FROM ops.closed_periods WHERE grain = $1 AND period_start = CAST($2 AS DATE)`, grain, period)
 	if err != nil {
 		return fmt.Errorf("reopening %s %s: %w", grain, period, err)
@@ -217,8 +217,7 @@ func (t *Transformer) Reopen(ctx context.Context, grain, period, by string) (err
 			return fmt.Errorf("reopening %s %s: %w", grain, period, err)
 		}
 	}
-	_, err = conn.ExecContext(ctx, "COMMIT")
-	return err
+	return nil
 }
 
 // ClosedPeriods lists the frozen periods, latest first.

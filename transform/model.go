@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/pulsekpi/pulse/metric"
 )
 
 // Layers are the model folders, in the order they are usually built.
@@ -118,7 +120,7 @@ func loadModels(ctx context.Context, db *sql.DB, fsys fs.FS) (*modelSet, error) 
 		if !slices.Contains(Layers, layer) {
 			return nil, fmt.Errorf("%s: a model lives directly in one of sql/%s", file, strings.Join(Layers, "/, sql/")+"/")
 		}
-		if !isIdent(table) {
+		if !metric.IsIdentifier(table) {
 			return nil, fmt.Errorf("%s: %q is not a model name (letters, digits and _, not starting with a digit)", file, table)
 		}
 		body, err := fs.ReadFile(fsys, p)
@@ -256,7 +258,7 @@ func (m *model) directive(c string, line int) error {
 		}
 		for _, k := range strings.Split(arg, ",") {
 			k = strings.TrimSpace(k)
-			if !isIdent(k) {
+			if !metric.IsIdentifier(k) {
 				return fmt.Errorf("@key: %q is not a column name", k)
 			}
 			if slices.Contains(m.key, k) {
@@ -269,7 +271,7 @@ func (m *model) directive(c string, line int) error {
 			return errors.New("@scope given twice")
 		}
 		s, t, ok := strings.Cut(arg, ".")
-		if !ok || !slices.Contains(Layers, s) || !isIdent(t) {
+		if !ok || !slices.Contains(Layers, s) || !metric.IsIdentifier(t) {
 			return fmt.Errorf("@scope %q: must name a model, e.g. staging.dirty_periods", arg)
 		}
 		m.scope = s + "." + strings.ToLower(t)
@@ -315,7 +317,7 @@ func parseTest(s string) (*dataTest, error) {
 		return nil, err
 	}
 	col := func(a string) error {
-		if !isIdent(a) {
+		if !metric.IsIdentifier(a) {
 			return fmt.Errorf("%q is not a column name", a)
 		}
 		return nil
@@ -361,7 +363,7 @@ func parseTest(s string) (*dataTest, error) {
 			return nil, err
 		}
 		parts := strings.Split(args[1], ".")
-		if len(parts) != 3 || !slices.Contains(Layers, parts[0]) || !isIdent(parts[1]) || !isIdent(parts[2]) {
+		if len(parts) != 3 || !slices.Contains(Layers, parts[0]) || !metric.IsIdentifier(parts[1]) || !metric.IsIdentifier(parts[2]) {
 			return nil, fmt.Errorf("%q must be schema.model.column of a model", args[1])
 		}
 		parts[1] = strings.ToLower(parts[1])
@@ -638,18 +640,6 @@ func hashModels(all []*model) string {
 		fmt.Fprintf(h, "%s\x00%d\x00%s", m.file, len(m.text), m.text)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

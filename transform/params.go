@@ -104,7 +104,7 @@ func (p Params) Validate() error {
 		return errors.New("profile_fields: at least one field is needed")
 	}
 	for _, f := range p.ProfileFields {
-		if !validIdent(f) {
+		if !metric.IsIdentifier(f) {
 			return fmt.Errorf("profile_fields: %q is not a field name", f)
 		}
 	}
@@ -135,18 +135,6 @@ func (p Params) Validate() error {
 		}
 	}
 	return nil
-}
-
-func validIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
