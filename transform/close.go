@@ -133,8 +133,8 @@ func (t *Transformer) inTx(ctx context.Context, fn func(*sql.Conn) error) (err e
 // checkPeriod says whether grain and period name a month or quarter that
 // the warehouse has figures for.
 func (t *Transformer) checkPeriod(ctx context.Context, grain, period string) error {
-	if grain != "month" && grain != "quarter" {
-		return fmt.Errorf("%w: only months and quarters close, not %q", ErrPeriod, grain)
+	if err := closable(grain); err != nil {
+		return err
 	}
 	d, err := time.Parse(time.DateOnly, period)
 	if err != nil {
@@ -172,12 +172,11 @@ func (t *Transformer) Close(ctx context.Context, grain, period, by string) error
 	if last == nil {
 		return fmt.Errorf("%w: no transform run has computed it yet", ErrPeriod)
 	}
-	var closed int
-	if err := t.db.QueryRowContext(ctx, `SELECT count(*) FROM ops.closed_periods WHERE grain = $1 AND period_start = CAST($2 AS DATE)`,
-		grain, period).Scan(&closed); err != nil {
+	closed, err := t.IsClosed(ctx, grain, period)
+	if err != nil {
 		return err
 	}
-	if closed > 0 {
+	if closed {
 		return fmt.Errorf("%w: %s %s is already closed", ErrPeriod, grain, period)
 	}
 	return t.freeze(ctx, grain, period, "manual:"+by, last.cut)
@@ -190,8 +189,8 @@ func (t *Transformer) Reopen(ctx context.Context, grain, period, by string) erro
 		return err
 	}
 	defer t.release()
-	if grain != "month" && grain != "quarter" {
-		return fmt.Errorf("%w: only months and quarters close, not %q", ErrPeriod, grain)
+	if err := closable(grain); err != nil {
+		return err
 	}
 	return t.inTx(ctx, func(conn *sql.Conn) error { return reopenIn(ctx, conn, grain, period, by) })
 }
@@ -244,9 +243,6 @@ func (t *Transformer) IsClosed(ctx context.Context, grain, period string) (bool,
 	var n int
 	err := t.db.QueryRowContext(ctx, `SELECT count(*) FROM ops.closed_periods WHERE grain = $1 AND period_start = CAST($2 AS DATE)`,
 		grain, period).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
 	return n > 0, err
 }
 
@@ -260,3 +256,11 @@ func (t *Transformer) acquire(ctx context.Context) error {
 }
 
 func (t *Transformer) release() { <-t.running }
+
+// closable says whether periods of grain can be closed: months and quarters.
+func closable(grain string) error {
+	if grain != "month" && grain != "quarter" {
+		return fmt.Errorf("%w: only months and quarters close, not %q", ErrPeriod, grain)
+	}
+	return nil
+}

@@ -288,7 +288,7 @@ func listTables(ctx context.Context, t *testing.T, db *sql.DB) []tableName {
 
 // runStateModels are the models that describe what a run does rather than
 // the data (the periods it recomputes, the spans new events touch): they
-// read pulse_full(), pulse_prev_cut() or pulse_prev_now() and differ
+// read pulse_full(), pulse_prev_cut(), pulse_prev_now() or pulse_new() and differ
 // between an incremental and a full run by design.
 func runStateModels(tr *transform.Transformer) (map[string]bool, error) {
 	out := map[string]bool{}
@@ -298,7 +298,8 @@ func runStateModels(tr *transform.Transformer) (map[string]bool, error) {
 			return nil, fmt.Errorf("reading %s: %w", m.File, err)
 		}
 		s := string(b)
-		if strings.Contains(s, "pulse_full()") || strings.Contains(s, "pulse_prev_cut()") || strings.Contains(s, "pulse_prev_now()") {
+		if strings.Contains(s, "pulse_full()") || strings.Contains(s, "pulse_prev_cut()") || strings.Contains(s, "pulse_prev_now()") ||
+			strings.Contains(s, "pulse_new(") {
 			out[m.Name] = true
 		}
 	}

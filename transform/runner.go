@@ -381,6 +381,9 @@ func (t *Transformer) defineMacros(ctx context.Context, run *Run) error {
 		"CREATE OR REPLACE MACRO pulse_cut() AS "+tsLiteral(run.Cut),
 		"CREATE OR REPLACE MACRO pulse_prev_cut() AS "+tsLiteral(run.PrevCut),
 		"CREATE OR REPLACE MACRO pulse_prev_now() AS "+tsLiteral(run.prevNow),
+		// The one definition of "landed since the last run" for incremental
+		// models; nothing is new on a full run, which recomputes everything.
+		"CREATE OR REPLACE MACRO pulse_new(ingested_at) AS NOT pulse_full() AND ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut()",
 		fmt.Sprintf("CREATE OR REPLACE MACRO pulse_run_id() AS CAST(%d AS BIGINT)", run.ID),
 	)
 	tx, err := t.db.BeginTx(ctx, nil)

@@ -12,28 +12,28 @@
 -- @materialized table
 -- @test expression(a <= b)
 WITH
-new_employees AS (SELECT event_id FROM raw.employee_upserted WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_customers AS (SELECT event_id FROM raw.customer_upserted WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_leads AS (SELECT customer_id, occurred_at FROM raw.lead_created WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_followups AS (SELECT customer_id, occurred_at, next_followup_at FROM raw.followup_logged WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_logins AS (SELECT occurred_at FROM raw.user_login WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_targets AS (SELECT month FROM raw.target_set WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_contracts AS (SELECT contract_id, customer_id, occurred_at FROM raw.contract_signed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_invoices AS (SELECT invoice_id FROM raw.invoice_issued WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
-new_payments AS (SELECT invoice_id, occurred_at FROM raw.payment_received WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()),
+new_employees AS (SELECT event_id FROM raw.employee_upserted WHERE pulse_new(ingested_at)),
+new_customers AS (SELECT event_id FROM raw.customer_upserted WHERE pulse_new(ingested_at)),
+new_leads AS (SELECT customer_id, occurred_at FROM raw.lead_created WHERE pulse_new(ingested_at)),
+new_followups AS (SELECT customer_id, occurred_at, next_followup_at FROM raw.followup_logged WHERE pulse_new(ingested_at)),
+new_logins AS (SELECT occurred_at FROM raw.user_login WHERE pulse_new(ingested_at)),
+new_targets AS (SELECT month FROM raw.target_set WHERE pulse_new(ingested_at)),
+new_contracts AS (SELECT contract_id, customer_id, occurred_at FROM raw.contract_signed WHERE pulse_new(ingested_at)),
+new_invoices AS (SELECT invoice_id FROM raw.invoice_issued WHERE pulse_new(ingested_at)),
+new_payments AS (SELECT invoice_id, occurred_at FROM raw.payment_received WHERE pulse_new(ingested_at)),
 new_created AS (
-    SELECT opportunity_id, customer_id, occurred_at FROM raw.opportunity_created WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    SELECT opportunity_id, customer_id, occurred_at FROM raw.opportunity_created WHERE pulse_new(ingested_at)
 ),
 new_changes AS (
-    SELECT event_id, opportunity_id FROM raw.opportunity_stage_changed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    SELECT event_id, opportunity_id FROM raw.opportunity_stage_changed WHERE pulse_new(ingested_at)
 ),
 new_tickets AS (
-    SELECT ticket_id FROM raw.ticket_opened WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
-    UNION SELECT ticket_id FROM raw.ticket_assigned WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
-    UNION SELECT ticket_id FROM raw.ticket_responded WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
-    UNION SELECT ticket_id FROM raw.ticket_resolved WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
-    UNION SELECT ticket_id FROM raw.ticket_reopened WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
-    UNION SELECT ticket_id FROM raw.csat_submitted WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut() AND NOT pulse_full()
+    SELECT ticket_id FROM raw.ticket_opened WHERE pulse_new(ingested_at)
+    UNION SELECT ticket_id FROM raw.ticket_assigned WHERE pulse_new(ingested_at)
+    UNION SELECT ticket_id FROM raw.ticket_responded WHERE pulse_new(ingested_at)
+    UNION SELECT ticket_id FROM raw.ticket_resolved WHERE pulse_new(ingested_at)
+    UNION SELECT ticket_id FROM raw.ticket_reopened WHERE pulse_new(ingested_at)
+    UNION SELECT ticket_id FROM raw.csat_submitted WHERE pulse_new(ingested_at)
 ),
 spans AS (
     -- state versions: every t they are current for
@@ -71,7 +71,7 @@ spans AS (
     SELECT s.occurred_at, s.occurred_at
     FROM staging.contracts AS f JOIN staging.contracts AS s USING (customer_id)
     WHERE f.nth_of_customer = 1 AND s.nth_of_customer = 2
-      AND f.event_id IN (SELECT event_id FROM raw.contract_signed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut())
+      AND f.event_id IN (SELECT event_id FROM raw.contract_signed WHERE pulse_new(ingested_at))
     UNION ALL
     SELECT p.occurred_at, p.occurred_at FROM staging.payments AS p SEMI JOIN new_contracts USING (contract_id)
     UNION ALL
@@ -82,7 +82,7 @@ spans AS (
     FROM staging.contracts AS f JOIN staging.leads AS l USING (customer_id)
     LEFT JOIN staging.contracts AS s ON s.customer_id = f.customer_id AND s.nth_of_customer = 2
     WHERE f.nth_of_customer = 1
-      AND f.event_id IN (SELECT event_id FROM raw.contract_signed WHERE ingested_at > pulse_prev_cut() AND ingested_at <= pulse_cut())
+      AND f.event_id IN (SELECT event_id FROM raw.contract_signed WHERE pulse_new(ingested_at))
       AND l.occurred_at >= f.occurred_at - INTERVAL 4320 HOUR
       AND l.occurred_at <= coalesce(s.occurred_at, f.occurred_at)
     -- invoices: every due date any version of the invoice had
