@@ -38,6 +38,7 @@ type Config struct {
 	Calendar   Calendar   `yaml:"calendar"`
 	KPIs       KPIs       `yaml:"kpis"`
 	Scorecards Scorecards `yaml:"scorecards"`
+	Alerts     Alerts     `yaml:"alerts"`
 
 	Generator Generator `yaml:"generator"`
 }
@@ -244,6 +245,7 @@ func Default() Config {
 				},
 			},
 		},
+		Alerts:    defaultAlerts(),
 		Generator: Generator{Seed: 1, Days: 90, Employees: 60, Rate: 200},
 	}
 }
@@ -470,6 +472,7 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("warehouse.idle_checkpoint", c.Warehouse.IdleCheckpoint < 0, "must not be negative"),
 	}
 	checks = append(checks, c.validateModels(check)...)
+	checks = append(checks, c.validateAlerts(check)...)
 	checks = append(checks,
 		check("generator.days", c.Generator.Days < 0, "must not be negative"),
 		check("generator.employees", c.Generator.Employees < 5, "must be at least 5, got %d", c.Generator.Employees),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,6 +158,9 @@ func (d *decoder) section(n *yaml.Node, path string, v reflect.Value) error {
 		if !ok {
 			return d.fail(k.Line, join(path, k.Value), "unknown setting")
 		}
+		if merges(v.Type().Field(i)) {
+			return d.merge(val, join(path, k.Value), v.Field(i))
+		}
 		return d.decode(val, join(path, k.Value), v.Field(i))
 	})
 }
@@ -170,6 +174,9 @@ func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) error {
 	m := reflect.MakeMapWithSize(t, len(n.Content)/2)
 	err := d.keys(n, path, func(k, val *yaml.Node) error {
 		elem := reflect.New(t.Elem()).Elem()
+		if def, ok := elem.Addr().Interface().(defaulter); ok {
+			def.setDefaults()
+		}
 		if err := d.decode(val, join(path, k.Value), elem); err != nil {
 			return err
 		}
@@ -181,6 +188,54 @@ func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) error {
 	}
 	if m.Len() == 0 {
 		m = reflect.Zero(t)
+	}
+	v.Set(m)
+	return nil
+}
+
+// merges reports whether a map field merges the file's entries into its
+// defaults (tag option merge) instead of being replaced as a whole.
+func merges(f reflect.StructField) bool {
+	opts := strings.Split(f.Tag.Get("yaml"), ",")
+	return f.Type.Kind() == reflect.Map && slices.Contains(opts[1:], "merge")
+}
+
+// merge decodes a mapping over a map's entries: an entry the file names
+// is decoded over its default (a section keeps the keys the file does not
+// give), an entry it does not name is kept, a new entry starts from its
+// type's defaults.
+func (d *decoder) merge(n *yaml.Node, path string, v reflect.Value) error {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return nil
+	}
+	t := v.Type()
+	if n.Kind != yaml.MappingNode {
+		return d.mismatch(n, path, t)
+	}
+	m := reflect.MakeMapWithSize(t, v.Len()+len(n.Content)/2)
+	iter := v.MapRange()
+	for iter.Next() {
+		m.SetMapIndex(iter.Key(), iter.Value())
+	}
+	err := d.keys(n, path, func(k, val *yaml.Node) error {
+		key := reflect.ValueOf(k.Value).Convert(t.Key())
+		elem := reflect.New(t.Elem()).Elem()
+		if old := m.MapIndex(key); old.IsValid() {
+			elem.Set(old)
+		} else if def, ok := elem.Addr().Interface().(defaulter); ok {
+			def.setDefaults()
+		}
+		if err := d.decode(val, join(path, k.Value), elem); err != nil {
+			return err
+		}
+		m.SetMapIndex(key, elem)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	v.Set(m)
 	return nil

@@ -17,7 +17,7 @@ const examplePath = "../pulse.example.yaml"
 // environment variable or a flag: their comment says "Set in a file only"
 // instead of naming a variable. A new map or list of sections must be
 // added here on purpose.
-var fileOnlyPaths = []string{"kpis.sla_minutes", "scorecards.roles"}
+var fileOnlyPaths = []string{"alerts.channels", "alerts.contacts", "alerts.routes", "alerts.rules", "kpis.sla_minutes", "scorecards.roles"}
 
 // The example file documents every setting at its default value: loading
 // it must give Default(), and it must name every setting, each with a

@@ -86,7 +86,7 @@ func (s *Server) changePeriod(c echo.Context, close bool) error {
 	if err := c.Bind(&req); err != nil {
 		return errStatus(http.StatusBadRequest, "body must be JSON {\"grain\": \"month\", \"period\": \"YYYY-MM-DD\"}")
 	}
-	by := "admin-token"
+	by := principal(c)
 	if close {
 		err = m.Close(c.Request().Context(), req.Grain, req.Period, by)
 	} else {

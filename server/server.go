@@ -6,8 +6,10 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/transform"
 )
@@ -52,6 +55,7 @@ type Options struct {
 	Ingest     Ingest
 	Marts      Marts      // nil when transforms do not run here
 	Transforms Transforms // nil when transforms do not run here
+	Alerts     Alerts     // nil when alerts are not evaluated here
 	Gatherer   prometheus.Gatherer
 	Logger     *slog.Logger
 }
@@ -95,6 +99,11 @@ func New(opts Options) *Server {
 	api.GET("/periods/closed", s.closedPeriods)
 	api.POST("/periods/close", s.closePeriod)
 	api.POST("/periods/reopen", s.reopenPeriod)
+	api.GET("/alerts", s.alerts)
+	api.GET("/alerts/notifications", s.alertNotifications)
+	api.GET("/silences", s.silences)
+	api.POST("/silences", s.createSilence)
+	api.DELETE("/silences/:id", s.deleteSilence)
 	return s
 }
 
@@ -173,7 +182,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	case errors.Is(err, transform.ErrBadQuery), errors.Is(err, transform.ErrPeriod):
 		status, msg = http.StatusBadRequest, err.Error()
-	case errors.Is(err, transform.ErrNotFound):
+	case errors.Is(err, alert.ErrBadQuery), errors.Is(err, alert.ErrBadSilence):
+		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, transform.ErrNotFound), errors.Is(err, alert.ErrNotFound):
 		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		status, msg = http.StatusServiceUnavailable, "timed out"
@@ -197,8 +208,36 @@ func (s *Server) requireAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) != 1 {
 			return errStatus(http.StatusUnauthorized, "sign-in required: send Authorization: Bearer <token>")
 		}
+		c.Set(principalKey, "admin-token")
 		return next(c)
 	}
+}
+
+const principalKey = "principal"
+
+// principal names who is calling, for the records of who did what.
+func principal(c echo.Context) string {
+	if p, ok := c.Get(principalKey).(string); ok && p != "" {
+		return p
+	}
+	return "anonymous"
+}
+
+// maxBody bounds the JSON bodies the API reads.
+const maxBody = 1 << 20
+
+// decodeJSON reads a JSON body strictly: unknown fields and trailing data
+// are errors that name what is wrong.
+func decodeJSON(c echo.Context, v any) error {
+	dec := json.NewDecoder(io.LimitReader(c.Request().Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errStatus(http.StatusBadRequest, "body: %v", err)
+	}
+	if dec.More() {
+		return errStatus(http.StatusBadRequest, "body: one JSON object expected")
+	}
+	return nil
 }
 
 func (s *Server) healthz(c echo.Context) error {

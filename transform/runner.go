@@ -39,7 +39,17 @@ type Options struct {
 	// default 72h.
 	CloseGrace time.Duration
 	// Lag is the consumers' lag in messages; nil means caught up.
-	Lag     func(ctx context.Context) (int64, error)
+	Lag func(ctx context.Context) (int64, error)
+	// Macros are more CREATE MACRO statements, run before every run: the
+	// alert rules' settings (alert.Statements). Unlike Params they do not
+	// force a full rebuild when they change, so only models rebuilt whole
+	// every run (materialized table or view) may read them.
+	Macros []string
+	// AfterRun, when set, is called after every run's models, tests and
+	// period closing, before the run is recorded, while no other run can
+	// start: alert evaluation. Its error is noted in the run's Error but
+	// does not fail the run.
+	AfterRun func(ctx context.Context, run *Run) error
 	Logger  *slog.Logger
 	Metrics *Metrics
 }
@@ -360,6 +370,12 @@ func (t *Transformer) run(ctx context.Context, req RunRequest) (*Run, error) {
 			t.log.Warn("closing periods failed", "run", run.ID, "err", err)
 		}
 	}
+	if t.opts.AfterRun != nil && runErr == nil {
+		if err := t.opts.AfterRun(ctx, run); err != nil {
+			run.Error = strings.TrimPrefix(run.Error+"; ", "; ") + err.Error()
+			t.log.Warn("after the run", "run", run.ID, "err", err)
+		}
+	}
 	run.FinishedAt = time.Now().UTC().Truncate(time.Microsecond)
 	run.DurationMS = ms(run.FinishedAt.Sub(started))
 	// The record must land even when ctx ended the run early.
@@ -375,7 +391,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // defineMacros defines the parameter macros and the run's own.
 func (t *Transformer) defineMacros(ctx context.Context, run *Run) error {
-	stmts := append(slices.Clone(t.params),
+	stmts := append(slices.Concat(t.params, t.opts.Macros),
 		"CREATE OR REPLACE MACRO pulse_now() AS "+tsLiteral(&run.AsOf),
 		fmt.Sprintf("CREATE OR REPLACE MACRO pulse_full() AS %t", run.Full),
 		"CREATE OR REPLACE MACRO pulse_cut() AS "+tsLiteral(run.Cut),

@@ -23,6 +23,7 @@ type pipeline struct {
 	wh  *warehouse.Warehouse
 	in  *ingest.Ingest
 	tr  *transform.Transformer
+	al  *alerting
 	srv *server.Server
 	log *slog.Logger
 }
@@ -78,6 +79,10 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		Logger:            log.With("component", "ingest"),
 		Metrics:           ingest.NewMetrics(reg),
 	})
+	al, err := newAlerting(cfg, wh, ingestLag(in, wh), log, reg)
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
 	tr, err := transform.New(wh.DB(), transform.Options{
 		Params:      transformParams(cfg),
 		Interval:    cfg.Transform.Interval,
@@ -85,6 +90,8 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		Concurrency: cfg.Transform.Concurrency,
 		CloseGrace:  cfg.KPIs.CloseGrace,
 		Lag:         ingestLag(in, wh),
+		Macros:      al.eval.Macros(),
+		AfterRun:    al.afterRun,
 		Logger:      log.With("component", "transform"),
 		Metrics:     transform.NewMetrics(reg),
 	})
@@ -98,13 +105,14 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		Ingest:     in,
 		Marts:      tr,
 		Transforms: tr,
+		Alerts:     al.store,
 		Gatherer:   reg,
 		Logger:     log.With("component", "server"),
 	})
 	if err := srv.Listen(); err != nil {
 		return nil, errors.Join(err, wh.Close())
 	}
-	return &pipeline{wh: wh, in: in, tr: tr, srv: srv, log: log}, nil
+	return &pipeline{wh: wh, in: in, tr: tr, al: al, srv: srv, log: log}, nil
 }
 
 // ingestLag is the consumers' total lag, for period close: the messages
@@ -132,7 +140,8 @@ func ingestLag(in *ingest.Ingest, wh *warehouse.Warehouse) func(ctx context.Cont
 
 // run runs until ctx is done and shuts down in order: stop consuming and
 // store the batch in hand, stop the transforms (finishing the run in
-// hand), stop the server, then close DuckDB.
+// hand and its alert evaluation), stop delivering alerts (finishing the
+// pass in hand), stop the server, then close DuckDB.
 func (p *pipeline) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	ingestDone := make(chan struct{})
@@ -160,13 +169,30 @@ func (p *pipeline) run(ctx context.Context) error {
 		}
 		return nil
 	})
+	notifyDone := make(chan struct{})
 	g.Go(func() error {
-		// The server outlives ingest and transforms so that health and
-		// metrics answer while the last batch is stored and transformed.
-		sctx, cancel := context.WithCancel(context.Background())
+		// Delivery outlives the transforms: the last evaluation's
+		// notifications get one pass.
+		defer close(notifyDone)
+		nctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() {
 			<-transformsDone
+			cancel()
+		}()
+		if err := p.al.notify.Run(nctx); err != nil {
+			return fmt.Errorf("alert delivery: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		// The server outlives ingest, transforms and delivery so that
+		// health and metrics answer while the last batch is stored,
+		// transformed and notified.
+		sctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			<-notifyDone
 			cancel()
 		}()
 		return p.srv.Run(sctx)
