@@ -246,7 +246,7 @@ func Default() Config {
 			},
 		},
 		Alerts:    defaultAlerts(),
-		Generator: Generator{Seed: 1, Days: 90, Employees: 60, Rate: 200},
+		Generator: Generator{Seed: 1, Days: 90, Employees: 60, Rate: 1},
 	}
 }
 

@@ -284,7 +284,11 @@ func (n *Notifier) deliver(ctx context.Context, d due, now time.Time) (string, e
 		n.log.Error("alert delivery failed for good", "channel", d.channel, "alert", d.key, "err", sendErr)
 		return statusFailed, n.finish(ctx, d, attempt, statusFailed, sendErr.Error(), nil)
 	default:
-		next := now.Add(n.backoff(attempt))
+		wait := n.backoff(attempt)
+		if ra, ok := RetryAfter(sendErr); ok && ra > wait {
+			wait = min(ra, n.opts.GiveUpAfter) // the receiver asked for longer
+		}
+		next := now.Add(wait)
 		n.log.Warn("alert delivery failed; will retry", "channel", d.channel, "alert", d.key,
 			"attempt", attempt, "next", next, "err", sendErr)
 		n.mu.Lock()

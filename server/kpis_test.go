@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/metric"
 	"github.com/pulsekpi/pulse/server"
@@ -48,7 +49,7 @@ func TestKPIAndScorecardAPI(t *testing.T) {
 	}
 	p := transform.DefaultParams()
 	p.Timezone = "Asia/Shanghai"
-	tr, err := transform.New(w.DB(), transform.Options{Params: p, Now: func() time.Time { return time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) }})
+	tr, err := transform.New(w.DB(), transform.Options{Params: p, Macros: alert.Statements(alert.DefaultRules()), Now: func() time.Time { return time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}

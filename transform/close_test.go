@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/transform"
 )
 
@@ -43,6 +44,8 @@ func TestPeriodCloseFreezesAndListsLateChanges(t *testing.T) {
 	clock := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
 	lag := int64(5)
 	tr, err := transform.New(w.DB(), transform.Options{
+		// the alert rules are models too; they read their settings from macros
+		Macros:     alert.Statements(alert.DefaultRules()),
 		Now:        func() time.Time { return clock },
 		CloseGrace: 72 * time.Hour,
 		Lag:        func(context.Context) (int64, error) { return lag, nil },

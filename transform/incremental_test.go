@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/generate"
 	"github.com/pulsekpi/pulse/ingest"
 	sqlfiles "github.com/pulsekpi/pulse/sql"
@@ -172,6 +173,8 @@ func incrementalVsFull(t *testing.T, seed int64, zone string, genNow time.Time) 
 	p.Timezone = zone
 	now := clocks[0]
 	tr, err := transform.New(db, transform.Options{
+		// the alert rules are models too; they read their settings from macros
+		Macros: alert.Statements(alert.DefaultRules()),
 		Params: p,
 		Now:    func() time.Time { return now },
 		// never caught up: no period is frozen, so every figure is the

@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/transform"
 	"github.com/pulsekpi/pulse/warehouse"
@@ -386,6 +387,8 @@ func runFixture(t *testing.T, fx *kpiFixture, incremental bool) {
 	loaded := 0
 	lag := func(context.Context) (int64, error) { return int64(len(fx.Batches) - loaded), nil }
 	tr, err := transform.New(w.DB(), transform.Options{
+		// the alert rules are models too; they read their settings from macros
+		Macros: alert.Statements(alert.DefaultRules()),
 		Params: fx.params(),
 		Now:    func() time.Time { return fx.now },
 		Lag:    lag,

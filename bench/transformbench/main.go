@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/generate"
 	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/transform"
@@ -131,7 +132,27 @@ func run() error {
 	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
 	p := transform.DefaultParams()
 	p.Timezone = *tz
-	tr, err := transform.New(w.DB(), transform.Options{Params: p, Now: now, Logger: log, Interval: *interval})
+	ev, err := alert.New(w.DB(), alert.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	// The evaluation of the last run, for the report.
+	var lastEval *alert.Evaluation
+	tr, err := transform.New(w.DB(), transform.Options{Params: p, Now: now, Logger: log, Interval: *interval,
+		Macros: ev.Macros(),
+		AfterRun: func(ctx context.Context, run *transform.Run) error {
+			built := map[string]bool{}
+			for _, m := range run.Models {
+				if m.Layer == "alerts" && m.Status == transform.StatusOK {
+					built[strings.TrimPrefix(m.Name, "alerts.")] = true
+				}
+			}
+			e, err := ev.Evaluate(ctx, run.ID, run.AsOf, built)
+			mu.Lock()
+			lastEval = e
+			mu.Unlock()
+			return err
+		}})
 	if err != nil {
 		return err
 	}
@@ -145,6 +166,26 @@ func run() error {
 			sum += m.DurationMS
 		}
 		fmt.Printf("  sum of model times %.0f ms; slowest:\n", sum)
+		defer func() {
+			// Alert evaluation: the rule models (they run beside the
+			// marts that do not feed them) and the lifecycle step after
+			// the run.
+			var rules float64
+			var slow []string
+			for _, m := range ms {
+				if m.Layer == "alerts" {
+					rules += m.DurationMS
+					slow = append(slow, fmt.Sprintf("%s %.0f ms", strings.TrimPrefix(m.Name, "alerts."), m.DurationMS))
+				}
+			}
+			mu.Lock()
+			e := lastEval
+			mu.Unlock()
+			if e != nil {
+				fmt.Printf("  alerts: rule models %.0f ms (%s); lifecycle %.0f ms; %d firing, %d fired, %d resolved%s\n",
+					rules, strings.Join(slow, ", "), e.DurationMS, e.Firing, e.Fired, e.Resolved, e.SkippedAll)
+			}
+		}()
 		for _, m := range ms[:min(8, len(ms))] {
 			rows := ""
 			if m.Rows != nil {

@@ -38,12 +38,15 @@ func newAlerting(cfg config.Config, wh *warehouse.Warehouse, lag func(context.Co
 		if lang == "" {
 			lang = cfg.Alerts.Language
 		}
-		ch, err := notify.NewChannel(notify.ChannelConfig{
+		cc := notify.ChannelConfig{
 			Name: name, Kind: c.Kind, URL: c.URL, Secret: c.Secret, Headers: c.Headers,
 			Language: lang, Timeout: c.Timeout, Location: cfg.Location(), To: c.To,
-			SMTP: notify.SMTPConfig{Host: smtp.Host, Port: smtp.Port, Username: smtp.Username,
-				Password: smtp.Password, From: smtp.From, TLS: smtp.TLS},
-		}, nil, nil)
+		}
+		if c.Kind == notify.KindEmail {
+			cc.SMTP = notify.SMTPConfig{Host: smtp.Host, Port: smtp.Port, Username: smtp.Username,
+				Password: smtp.Password, From: smtp.From, TLS: smtp.TLS}
+		}
+		ch, err := notify.NewChannel(cc, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("alerts.channels.%s: %w", name, err)
 		}

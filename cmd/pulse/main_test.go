@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,13 +108,27 @@ func TestGenerateLoadRun(t *testing.T) {
 		t.Fatalf("load said %q", out)
 	}
 
+	// Alerts go to a local webhook receiver.
+	var hookMu sync.Mutex
+	var hooked []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ ID, Kind, Rule string }
+		json.NewDecoder(r.Body).Decode(&m)
+		hookMu.Lock()
+		hooked = append(hooked, m.ID)
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
+	cfgFile := filepath.Join(dir, "pulse.yaml")
+	os.WriteFile(cfgFile, []byte("alerts:\n  channels:\n    hook: {kind: webhook, url: \""+hook.URL+"\"}\n  routes:\n    - {channels: [hook]}\n"), 0o644)
+
 	data := filepath.Join(dir, "data")
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	env := []string{"PULSE_ADMIN_TOKEN=tok", "PULSE_INGEST_FLUSH_INTERVAL=50ms"}
 	addr := freeAddr(t)
 	go func() {
-		_, err := runCmd(runCtx, t, env, "run", "--brokers", brokers, "--data", data, "--addr", addr, "--log-level", "warn")
+		_, err := runCmd(runCtx, t, env, "run", "--config", cfgFile, "--brokers", brokers, "--data", data, "--addr", addr, "--log-level", "warn")
 		done <- err
 	}()
 	want := int64(generated + 2)
@@ -124,6 +140,17 @@ func TestGenerateLoadRun(t *testing.T) {
 	}
 	// A transform run asked for over HTTP sees every stored event.
 	run := postTransformRun(t, addr)
+	// Its alerts (the history ended weeks before the wall clock, so at
+	// least everyone's login gap) reach the receiver.
+	firing := alertKeys(t, addr)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		hookMu.Lock()
+		n := len(hooked)
+		hookMu.Unlock()
+		if n >= len(firing) {
+			break
+		}
+	}
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
@@ -148,6 +175,45 @@ func TestGenerateLoadRun(t *testing.T) {
 	if seen != generated || running != 0 || runs < 2 {
 		t.Errorf("transform run %d saw %d events (want %d); %d runs recorded (the scheduler's and ours), %d left running", run.ID, seen, generated, runs, running)
 	}
+	var gaps, sent, unsent int
+	db.QueryRow(`SELECT count(*) FROM ops.alerts WHERE rule = 'login_gap' AND state = 'firing'`).Scan(&gaps)
+	db.QueryRow(`SELECT count(*) FILTER (status = 'sent'), count(*) FILTER (status <> 'sent') FROM ops.alert_notifications`).Scan(&sent, &unsent)
+	hookMu.Lock()
+	defer hookMu.Unlock()
+	unique := map[string]bool{}
+	for _, id := range hooked {
+		unique[id] = true
+	}
+	if gaps == 0 || len(firing) == 0 || sent != len(hooked) || unsent != 0 || len(unique) != len(hooked) || len(hooked) < len(firing) {
+		t.Errorf("alerts: %d firing (%d login gaps); notifications %d sent, %d not; the receiver got %d (%d distinct)",
+			len(firing), gaps, sent, unsent, len(hooked), len(unique))
+	}
+	for _, k := range firing {
+		if !unique[k+"#1/firing"] {
+			t.Errorf("the receiver never got %s", k)
+		}
+	}
+}
+
+// alertKeys are the keys of the firing alerts, from GET /api/alerts.
+func alertKeys(t *testing.T, addr string) []string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/alerts?state=firing", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var v struct{ Alerts []struct{ Key string } }
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/alerts: %s, %v", res.Status, err)
+	}
+	var keys []string
+	for _, a := range v.Alerts {
+		keys = append(keys, a.Key)
+	}
+	return keys
 }
 
 // postTransformRun asks the server for a transform run and returns it.
