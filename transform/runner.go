@@ -50,8 +50,8 @@ type Options struct {
 	// start: alert evaluation. Its error is noted in the run's Error but
 	// does not fail the run.
 	AfterRun func(ctx context.Context, run *Run) error
-	Logger  *slog.Logger
-	Metrics *Metrics
+	Logger   *slog.Logger
+	Metrics  *Metrics
 }
 
 func (o *Options) defaults() {
