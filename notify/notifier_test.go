@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pulsekpi/pulse/alert"
+	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/notify"
 	"github.com/pulsekpi/pulse/warehouse"
 )
@@ -355,5 +356,142 @@ func TestBadSilencesAreRefused(t *testing.T) {
 	}
 	if _, err := r.store.Unsilence(ctx, 99, "x"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("ending an unknown silence: %v", err)
+	}
+}
+
+// The subject's manager is added when the route asks: their contact from
+// the config, else the email and mobile their employee.upserted events
+// carry as extra fields.
+func TestRoutesAddTheManager(t *testing.T) {
+	recv := &receiver{}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	ctx := context.Background()
+	w, err := warehouse.Open(ctx, warehouse.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	res, err := ingest.Load(ctx, w, "crm.events", [][]byte{
+		[]byte(`{"event_id":"m2","event_type":"employee.upserted","occurred_at":"2026-11-01T00:00:00Z",
+			"data":{"employee_id":"m2","name":"Zhao Lei","role":"manager","team_id":"t2","active":true,"email":"zhao.lei@example.com","mobile":"13800000002"}}`),
+	})
+	if err != nil || res.Total.Stored != 1 {
+		t.Fatalf("loading: %+v %v", res, err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE staging.employees AS SELECT * FROM (VALUES
+			('e1', 'Li Wei', 't1', 'm1', true), ('e2', 'Wang Fang', 't2', 'm2', true), ('e3', 'Sun Yu', 't2', 'm2', true),
+			('m1', 'Chen Jing', 't0', NULL, true), ('m2', 'Zhao Lei', 't0', NULL, true))
+			AS t(employee_id, name, team_id, manager_id, active)`,
+		`CREATE TABLE alerts.demo AS SELECT * FROM (VALUES
+			('employee', 'e1', 'Li Wei', '', 'e1', 't1'), ('employee', 'e2', 'Wang Fang', '', 'e2', 't2'),
+			('team', 't2', 'North', '', NULL, 't2'), ('company', 'company', 'Company', '', NULL, NULL))
+			AS t(subject_type, subject_id, subject_name, alert_window, employee_id, team_id)`,
+		`ALTER TABLE alerts.demo ADD COLUMN value DOUBLE DEFAULT 1`,
+		`ALTER TABLE alerts.demo ADD COLUMN threshold DOUBLE DEFAULT 2`,
+		`ALTER TABLE alerts.demo ADD COLUMN summary_en VARCHAR DEFAULT 'en'`,
+		`ALTER TABLE alerts.demo ADD COLUMN summary_zh VARCHAR DEFAULT 'zh'`,
+	} {
+		if _, err := w.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, err := notify.NewChannel(notify.ChannelConfig{Name: "hook", Kind: "webhook", URL: srv.URL}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dests := []notify.Destination{{Channel: ch}}
+	router, err := notify.NewRouter([]notify.Route{{Channels: []string{"hook"}, Manager: true}}, dests, []string{"demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := notify.New(w.DB(), notify.Options{Destinations: dests,
+		Contacts: map[string]notify.Contact{"m1": {Email: "chen.jing@example.com", Mobile: "13900000001"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := alert.New(w.DB(), alert.Options{Models: ruleFS, Rules: map[string]alert.Rule{}, Router: router})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ev.Evaluate(ctx, 1, time.Now(), map[string]bool{"demo": true}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := n.Flush(ctx); err != nil || p.Sent != 4 {
+		t.Fatalf("pass %+v %v", p, err)
+	}
+	got := map[string]string{}
+	for _, m := range recv.got {
+		b, _ := json.Marshal(m["mentions"])
+		got[fmt.Sprint(m["key"])] = string(b)
+	}
+	want := map[string]string{
+		"demo/employee:e1":     `{"emails":["chen.jing@example.com"],"mobiles":["13900000001"],"names":["Chen Jing"],"user_ids":[]}`,
+		"demo/employee:e2":     `{"emails":["zhao.lei@example.com"],"mobiles":["13800000002"],"names":["Zhao Lei"],"user_ids":[]}`,
+		"demo/team:t2":         `{"emails":["zhao.lei@example.com"],"mobiles":["13800000002"],"names":["Zhao Lei"],"user_ids":[]}`,
+		"demo/company:company": `null`,
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: mentions %s, want %s", k, got[k], w)
+		}
+	}
+}
+
+// Routes match on rule, severity and team; a resolution goes only to
+// channels that want one.
+func TestRouterMatches(t *testing.T) {
+	mk := func(name string) notify.Channel {
+		ch, err := notify.NewChannel(notify.ChannelConfig{Name: name, Kind: "webhook", URL: "http://127.0.0.1:1/"}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch
+	}
+	dests := []notify.Destination{{Channel: mk("all"), SendResolved: true}, {Channel: mk("crit")}, {Channel: mk("east"), SendResolved: true}}
+	r, err := notify.NewRouter([]notify.Route{
+		{Channels: []string{"all"}},
+		{Channels: []string{"crit"}, Severities: []string{"critical"}},
+		{Channels: []string{"east", "all"}, Rules: []string{"login_gap"}, Teams: []string{"T-EAST"}, Manager: true},
+	}, dests, []string{"login_gap", "sla_breach"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		a    alert.Alert
+		kind string
+		want string
+	}{
+		{alert.Alert{Rule: "sla_breach", Severity: "critical", TeamID: "T-EAST"}, "firing", "all crit"},
+		{alert.Alert{Rule: "sla_breach", Severity: "critical"}, "resolved", "all"},
+		{alert.Alert{Rule: "login_gap", Severity: "warning", TeamID: "T-EAST"}, "firing", "all+m east+m"},
+		{alert.Alert{Rule: "login_gap", Severity: "warning", TeamID: "T-WEST"}, "firing", "all"},
+		{alert.Alert{Rule: "login_gap", Severity: "warning", TeamID: "T-EAST"}, "resolved", "all+m east+m"},
+	} {
+		var got []string
+		for _, tg := range r.Route(&c.a, c.kind) {
+			s := tg.Channel
+			if tg.Manager {
+				s += "+m"
+			}
+			got = append(got, s)
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%+v %s: %v, want %s", c.a, c.kind, got, c.want)
+		}
+	}
+	for _, bad := range []struct {
+		rt   notify.Route
+		want string
+	}{
+		{notify.Route{}, "alerts.routes[0].channels: a route needs at least one channel"},
+		{notify.Route{Channels: []string{"nope"}}, `no channel "nope"`},
+		{notify.Route{Channels: []string{"all"}, Rules: []string{"x"}}, `no rule "x"`},
+		{notify.Route{Channels: []string{"all"}, Severities: []string{"loud"}}, `"loud" is not one of`},
+	} {
+		if _, err := notify.NewRouter([]notify.Route{bad.rt}, dests, []string{"login_gap"}); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: %v, want …%s…", bad.rt, err, bad.want)
+		}
 	}
 }
