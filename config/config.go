@@ -39,6 +39,7 @@ type Config struct {
 	KPIs       KPIs       `yaml:"kpis"`
 	Scorecards Scorecards `yaml:"scorecards"`
 	Alerts     Alerts     `yaml:"alerts"`
+	Query      Query      `yaml:"query"`
 
 	Generator Generator `yaml:"generator"`
 }
@@ -181,6 +182,17 @@ func (t *ScoreTarget) UnmarshalYAML(n *yaml.Node) error {
 	return fmt.Errorf("line %d: must be a number or %s, got %s", n.Line, FromTargets, n.ShortTag())
 }
 
+// Query bounds analysts' ad-hoc SQL (POST /api/query).
+type Query struct {
+	// MaxRows is the most rows a result returns (it says when it was cut).
+	MaxRows int `yaml:"max_rows"`
+	// Timeout interrupts a query that runs longer.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxConcurrent queries run at once; more wait briefly, then are
+	// refused, so that dashboards stay fast.
+	MaxConcurrent int `yaml:"max_concurrent"`
+}
+
 // Generator configures `pulse generate` and the demo's generator.
 type Generator struct {
 	Seed      int64   `yaml:"seed"`
@@ -246,6 +258,7 @@ func Default() Config {
 			},
 		},
 		Alerts:    defaultAlerts(),
+		Query:     Query{MaxRows: 10000, Timeout: 30 * time.Second, MaxConcurrent: 2},
 		Generator: Generator{Seed: 1, Days: 90, Employees: 60, Rate: 1},
 	}
 }
@@ -473,6 +486,11 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 	}
 	checks = append(checks, c.validateModels(check)...)
 	checks = append(checks, c.validateAlerts(check)...)
+	checks = append(checks,
+		check("query.max_rows", c.Query.MaxRows < 1 || c.Query.MaxRows > 10_000_000, "must be between 1 and 10000000, got %d", c.Query.MaxRows),
+		check("query.timeout", c.Query.Timeout < 100*time.Millisecond, "must be at least 100ms, got %s", c.Query.Timeout),
+		check("query.max_concurrent", c.Query.MaxConcurrent < 1 || c.Query.MaxConcurrent > 64, "must be between 1 and 64, got %d", c.Query.MaxConcurrent),
+	)
 	checks = append(checks,
 		check("generator.days", c.Generator.Days < 0, "must not be negative"),
 		check("generator.employees", c.Generator.Employees < 5, "must be at least 5, got %d", c.Generator.Employees),

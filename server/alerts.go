@@ -57,10 +57,15 @@ func (s *Server) alerts(c echo.Context) error {
 	if f.Limit, err = queryLimit(c, 0); err != nil {
 		return err
 	}
+	sc, err := s.viewerScope(c)
+	if err != nil {
+		return err
+	}
 	list, err := st.Alerts(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
+	list = scopeAlerts(sc, list)
 	return c.JSON(http.StatusOK, map[string]any{"count": len(list), "alerts": list})
 }
 
@@ -122,6 +127,14 @@ func (s *Server) createSilence(c echo.Context) error {
 	var req silenceRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
+	}
+	sc, err := s.viewerScope(c)
+	if err != nil {
+		return err
+	}
+	// A manager silences their own people and teams, one subject at a time.
+	if !sc.All && (req.Subject == "" || !sc.CanSeeEmployee(req.Subject) && !sc.CanSeeTeam(req.Subject)) {
+		return errStatus(http.StatusForbidden, "you may silence alerts about your own people and teams only: give their subject")
 	}
 	in := alert.Silence{Rule: req.Rule, SubjectType: req.SubjectType, Subject: req.Subject,
 		Comment: req.Comment, CreatedBy: req.CreatedBy}

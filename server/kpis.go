@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/pulsekpi/pulse/auth"
 	"github.com/pulsekpi/pulse/transform"
 )
 
@@ -45,6 +46,14 @@ func (s *Server) kpis(c echo.Context) error {
 	case team != "":
 		q.SubjectType, q.SubjectID = "team", team
 	}
+	sc, err := s.viewerScope(c)
+	if err != nil {
+		return err
+	}
+	if !sc.All && (q.SubjectType == "company" || q.SubjectType == "employee" && !sc.CanSeeEmployee(emp) ||
+		q.SubjectType == "team" && !sc.CanSeeTeam(team)) {
+		return outOfScope()
+	}
 	res, err := m.KPIs(c.Request().Context(), q)
 	if err != nil {
 		return err
@@ -58,11 +67,17 @@ func (s *Server) scorecards(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	sc, err := s.viewerScope(c)
+	if err != nil {
+		return err
+	}
 	res, err := m.Scorecards(c.Request().Context(), transform.ScorecardQuery{
 		Grain: c.QueryParam("grain"), Period: c.QueryParam("period"), Role: c.QueryParam("role")})
 	if err != nil {
 		return err
 	}
+	p, _ := auth.FromContext(c)
+	scopeScorecards(sc, p.EmployeeID, res)
 	return c.JSON(http.StatusOK, res)
 }
 

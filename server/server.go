@@ -22,7 +22,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pulsekpi/pulse/alert"
+	"github.com/pulsekpi/pulse/auth"
 	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/query"
 	"github.com/pulsekpi/pulse/transform"
 )
 
@@ -56,8 +58,12 @@ type Options struct {
 	Marts      Marts      // nil when transforms do not run here
 	Transforms Transforms // nil when transforms do not run here
 	Alerts     Alerts     // nil when alerts are not evaluated here
-	Gatherer   prometheus.Gatherer
-	Logger     *slog.Logger
+	Query      Query      // nil when ad-hoc SQL is not offered
+	// Auth holds users, sessions and tokens; nil admits the admin token
+	// only (and the caller then sees everything).
+	Auth     *auth.Store
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
 }
 
 // Server serves HTTP until its context ends.
@@ -91,19 +97,35 @@ func New(opts Options) *Server {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
-	api := e.Group("/api", s.requireAuth)
-	api.GET("/ingest/status", s.ingestStatus)
-	api.POST("/transforms/run", s.runTransforms)
+	authn := s.requireAuth
+	if opts.Auth != nil {
+		ao := auth.Options{}
+		e.POST("/api/session", auth.SignIn(opts.Auth, ao))
+		authn = auth.Middleware(opts.Auth, opts.AdminToken, ao)
+	}
+	api := e.Group("/api", authn)
+	if opts.Auth != nil {
+		api.GET("/session", auth.WhoAmI(opts.Auth, auth.Options{}))
+		api.DELETE("/session", auth.SignOut(opts.Auth, auth.Options{}))
+	}
+	// Who may do what; what each may see is scoped in the handlers.
+	admin := requireRole(opts.Auth, auth.RoleAdmin)
+	staff := requireRole(opts.Auth, auth.RoleAdmin, auth.RoleExecutive, auth.RoleAnalyst)
+	analysts := requireRole(opts.Auth, auth.RoleAdmin, auth.RoleAnalyst)
+	silencers := requireRole(opts.Auth, auth.RoleAdmin, auth.RoleExecutive, auth.RoleAnalyst, auth.RoleManager)
+	api.GET("/ingest/status", s.ingestStatus, staff)
+	api.POST("/transforms/run", s.runTransforms, admin)
 	api.GET("/kpis", s.kpis)
 	api.GET("/scorecards", s.scorecards)
 	api.GET("/periods/closed", s.closedPeriods)
-	api.POST("/periods/close", s.closePeriod)
-	api.POST("/periods/reopen", s.reopenPeriod)
+	api.POST("/periods/close", s.closePeriod, admin)
+	api.POST("/periods/reopen", s.reopenPeriod, admin)
+	api.POST("/query", s.runQuery, analysts)
 	api.GET("/alerts", s.alerts)
-	api.GET("/alerts/notifications", s.alertNotifications)
-	api.GET("/silences", s.silences)
-	api.POST("/silences", s.createSilence)
-	api.DELETE("/silences/:id", s.deleteSilence)
+	api.GET("/alerts/notifications", s.alertNotifications, staff)
+	api.GET("/silences", s.silences, silencers)
+	api.POST("/silences", s.createSilence, silencers)
+	api.DELETE("/silences/:id", s.deleteSilence, silencers)
 	return s
 }
 
@@ -182,8 +204,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	case errors.Is(err, transform.ErrBadQuery), errors.Is(err, transform.ErrPeriod):
 		status, msg = http.StatusBadRequest, err.Error()
-	case errors.Is(err, alert.ErrBadQuery), errors.Is(err, alert.ErrBadSilence):
+	case errors.Is(err, alert.ErrBadQuery), errors.Is(err, alert.ErrBadSilence),
+		errors.Is(err, query.ErrRefused), errors.Is(err, query.ErrBadSQL):
 		status, msg = http.StatusBadRequest, err.Error()
+	case errors.Is(err, query.ErrTimeout):
+		status, msg = http.StatusGatewayTimeout, err.Error()
+	case errors.Is(err, query.ErrBusy):
+		status, msg = http.StatusTooManyRequests, err.Error()
+	case errors.Is(err, query.ErrNotAcceptable):
+		status, msg = http.StatusNotAcceptable, err.Error()
 	case errors.Is(err, transform.ErrNotFound), errors.Is(err, alert.ErrNotFound):
 		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
@@ -217,10 +246,22 @@ const principalKey = "principal"
 
 // principal names who is calling, for the records of who did what.
 func principal(c echo.Context) string {
+	if p, ok := auth.FromContext(c); ok {
+		return p.String()
+	}
 	if p, ok := c.Get(principalKey).(string); ok && p != "" {
 		return p
 	}
 	return "anonymous"
+}
+
+// requireRole admits the roles given; without a user store every caller
+// holds the admin token, so it admits all.
+func requireRole(store *auth.Store, roles ...auth.Role) echo.MiddlewareFunc {
+	if store == nil {
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
+	}
+	return auth.RequireRole(roles...)
 }
 
 // maxBody bounds the JSON bodies the API reads.

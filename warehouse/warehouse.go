@@ -43,6 +43,14 @@ type Options struct {
 	// 0 disables idle checkpoints.
 	IdleCheckpoint time.Duration
 	Logger         *slog.Logger
+	// ExternalAccess lets SQL run against the database read and write
+	// files other than the database itself, attach databases and load
+	// extensions. Pulse never needs it, and analysts' ad-hoc SQL (package
+	// query) runs on this database, so it is off by default: DuckDB is then
+	// opened with enable_external_access, autoload_known_extensions,
+	// autoinstall_known_extensions and allow_community_extensions all false,
+	// which cannot be switched back on while the database is open.
+	ExternalAccess bool
 }
 
 // Warehouse is an open DuckDB database.
@@ -114,7 +122,13 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 	if opts.MemoryLimit != "" {
 		settings = append(settings, "SET memory_limit = '"+sqlString(opts.MemoryLimit)+"'")
 	}
-	connector, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
+	dsn := path
+	if !opts.ExternalAccess {
+		// Set at open (DSN), so that it holds for every connection.
+		dsn += "?enable_external_access=false&autoload_known_extensions=false" +
+			"&autoinstall_known_extensions=false&allow_community_extensions=false"
+	}
+	connector, err := duckdb.NewConnector(dsn, func(execer driver.ExecerContext) error {
 		for _, s := range settings {
 			if _, err := execer.ExecContext(context.Background(), s, nil); err != nil {
 				return fmt.Errorf("%s: %w", s, err)

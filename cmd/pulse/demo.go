@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/pulsekpi/pulse/auth"
 	"github.com/pulsekpi/pulse/broker"
 	"github.com/pulsekpi/pulse/config"
 	"github.com/pulsekpi/pulse/generate"
@@ -68,6 +70,8 @@ Generating %d days of history for %d employees, then %.0f events/s live. Ctrl-C 
 `, displayAddr(p.srv.Addr()), cfg.AdminToken, cfg.AdminToken, displayAddr(p.srv.Addr()), b.Addrs(), cfg.Topics.All(),
 		p.wh.Path(), genOpts.Days, genOpts.Employees, *gf.rate)
 
+	go demoSignIns(ctx, e, p)
+
 	genCtx, stopGen := context.WithCancel(ctx)
 	genDone := make(chan error, 1)
 	go func() {
@@ -113,4 +117,35 @@ func displayAddr(addr string) string {
 		return "localhost:" + addr[5:]
 	}
 	return addr
+}
+
+// demoSignIns creates a user of each role once the history's employees
+// are in the warehouse (so that the manager and the employee are real
+// people of the generated company) and prints their sign-ins.
+func demoSignIns(ctx context.Context, e *env, p *pipeline) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for tries := 0; tries < 600; tries++ {
+		var n int
+		err := p.wh.DB().QueryRowContext(ctx, `SELECT count(*) FROM staging.employees`).Scan(&n)
+		if err == nil && n > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	creds, err := auth.DemoUsers(ctx, p.users, p.wh.DB())
+	if err != nil {
+		p.log.Error("creating the demo users", "err", err)
+		return
+	}
+	var b strings.Builder
+	b.WriteString("Demo sign-ins (POST /api/session {\"login\": …, \"password\": …}):\n")
+	for _, c := range creds {
+		fmt.Fprintf(&b, "  %-10s %-14s password %s\n", string(c.Role), c.Login, c.Password)
+	}
+	fmt.Fprint(e.stdout, b.String())
 }

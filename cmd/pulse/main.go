@@ -46,6 +46,7 @@ func commands() map[string]command {
 		"broker":   {"the embedded Kafka-protocol broker alone (--port, default 9092)", runBroker},
 		"generate": {"the event generator: to Kafka (--brokers) or to JSON-lines files (--out)", runGenerate},
 		"load":     {"publish events from JSON-lines files to Kafka", runLoad},
+		"users":    {"manage users, roles and API tokens (add, list, remove, passwd, token, tokens, revoke); run while Pulse is stopped", runUsers},
 	}
 }
 

@@ -10,8 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pulsekpi/pulse/auth"
 	"github.com/pulsekpi/pulse/config"
 	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/query"
 	"github.com/pulsekpi/pulse/server"
 	"github.com/pulsekpi/pulse/transform"
 	"github.com/pulsekpi/pulse/warehouse"
@@ -20,12 +22,13 @@ import (
 // pipeline is ingest, the warehouse, the transforms and the HTTP server of
 // one process.
 type pipeline struct {
-	wh  *warehouse.Warehouse
-	in  *ingest.Ingest
-	tr  *transform.Transformer
-	al  *alerting
-	srv *server.Server
-	log *slog.Logger
+	wh    *warehouse.Warehouse
+	in    *ingest.Ingest
+	tr    *transform.Transformer
+	al    *alerting
+	users *auth.Store
+	srv   *server.Server
+	log   *slog.Logger
 }
 
 func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pipeline, error) {
@@ -98,6 +101,12 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 	if err != nil {
 		return nil, errors.Join(err, wh.Close())
 	}
+	qr, err := query.New(wh.DB(), query.Options{MaxRows: cfg.Query.MaxRows, Timeout: cfg.Query.Timeout,
+		MaxConcurrent: cfg.Query.MaxConcurrent, Logger: log.With("component", "query")})
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
+	users := auth.NewStore(wh.DB(), auth.StoreOptions{})
 	srv := server.New(server.Options{
 		Addr:       cfg.Addr,
 		AdminToken: cfg.AdminToken,
@@ -106,13 +115,15 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		Marts:      tr,
 		Transforms: tr,
 		Alerts:     al.store,
+		Query:      qr,
+		Auth:       users,
 		Gatherer:   reg,
 		Logger:     log.With("component", "server"),
 	})
 	if err := srv.Listen(); err != nil {
 		return nil, errors.Join(err, wh.Close())
 	}
-	return &pipeline{wh: wh, in: in, tr: tr, al: al, srv: srv, log: log}, nil
+	return &pipeline{wh: wh, in: in, tr: tr, al: al, users: users, srv: srv, log: log}, nil
 }
 
 // ingestLag is the consumers' total lag, for period close: the messages

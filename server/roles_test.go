@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulsekpi/pulse/alert"
+	"github.com/pulsekpi/pulse/auth"
+	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/query"
+	"github.com/pulsekpi/pulse/server"
+	"github.com/pulsekpi/pulse/transform"
+	"github.com/pulsekpi/pulse/warehouse"
+)
+
+// Each role through the endpoints: an employee sees their own figures
+// only, a manager their team, analysts everything and SQL; the admin
+// endpoints are the admin's.
+func TestRolesAndScopes(t *testing.T) {
+	ctx := context.Background()
+	w, err := warehouse.Open(ctx, warehouse.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ev := func(id, typ, at, data string) []byte {
+		return []byte(fmt.Sprintf(`{"event_id":%q,"event_type":%q,"occurred_at":%q,"data":%s}`, id, typ, at, data))
+	}
+	emp := func(id, role, team, mgr string) []byte {
+		return ev("u"+id, "employee.upserted", "2026-09-01T00:00:00Z",
+			fmt.Sprintf(`{"employee_id":%q,"name":"N %s","role":%q,"team_id":%q,"manager_id":%q,"active":true}`, id, id, role, team, mgr))
+	}
+	if _, err := ingest.Load(ctx, w, "crm.events", [][]byte{
+		emp("m1", "manager", "t0", "boss"), emp("e1", "sales", "t1", "m1"), emp("e2", "sales", "t1", "m1"),
+		emp("m2", "manager", "t0", "boss"), emp("e3", "sales", "t2", "m2"),
+		ev("v1", "followup.logged", "2026-10-03T10:00:00Z", `{"followup_id":"f1","customer_id":"c1","employee_id":"e1","channel":"visit"}`),
+		ev("v3", "followup.logged", "2026-10-03T10:00:00Z", `{"followup_id":"f3","customer_id":"c3","employee_id":"e3","channel":"visit"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Load(ctx, w, "finance.events", [][]byte{
+		ev("k1", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k1","customer_id":"c1","owner_id":"e1","amount":100}`),
+		ev("k2", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k2","customer_id":"c2","owner_id":"e2","amount":150}`),
+		ev("k3", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k3","customer_id":"c3","owner_id":"e3","amount":50}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := transform.New(w.DB(), transform.Options{Macros: alert.Statements(alert.DefaultRules()),
+		Now: func() time.Time { return time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, err := tr.RunNow(ctx, transform.RunRequest{}); err != nil || run.Status != "ok" {
+		t.Fatalf("run: %v %+v", err, run)
+	}
+	users := auth.NewStore(w.DB(), auth.StoreOptions{Params: auth.Params{Memory: 8 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
+	tokens := map[string]string{}
+	for _, u := range []auth.User{
+		{Login: "emp1", Role: auth.RoleEmployee, EmployeeID: "e1"},
+		{Login: "mgr1", Role: auth.RoleManager, EmployeeID: "m1"},
+		{Login: "ana", Role: auth.RoleAnalyst},
+		{Login: "exec", Role: auth.RoleExecutive},
+	} {
+		u.Password = "correct horse battery"
+		if _, err := users.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := users.CreateToken(ctx, u.Login, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[u.Login] = tok
+	}
+	qr, err := query.New(w.DB(), query.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := alert.NewStore(w.DB(), alert.StoreOptions{Rules: func() []string { return []string{"login_gap"} }})
+	s := server.New(server.Options{AdminToken: "admintok", Warehouse: fakeWarehouse{}, Marts: tr, Transforms: tr,
+		Alerts: store, Query: qr, Auth: users})
+	do := func(who, method, path, body string) (int, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		tok := tokens[who]
+		if who == "admin" {
+			tok = "admintok"
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	kpi := "/api/kpis?grain=month&period=2026-10-01"
+	for _, c := range []struct {
+		who, method, path string
+		want              int
+	}{
+		{"emp1", "GET", kpi + "&employee_id=e1", 200},
+		{"emp1", "GET", kpi + "&employee_id=e2", 403},
+		{"emp1", "GET", kpi + "&team_id=t1", 403},
+		{"emp1", "GET", kpi, 403},
+		{"mgr1", "GET", kpi + "&employee_id=e2", 200},
+		{"mgr1", "GET", kpi + "&team_id=t1", 200},
+		{"mgr1", "GET", kpi + "&employee_id=e3", 403},
+		{"mgr1", "GET", kpi + "&team_id=t2", 403},
+		{"mgr1", "GET", kpi, 403},
+		{"ana", "GET", kpi + "&employee_id=e3", 200},
+		{"exec", "GET", kpi, 200},
+		{"emp1", "POST", "/api/query", 403},
+		{"mgr1", "POST", "/api/query", 403},
+		{"exec", "POST", "/api/query", 403},
+		{"ana", "POST", "/api/query", 200},
+		{"admin", "POST", "/api/query", 200},
+		{"emp1", "POST", "/api/transforms/run", 403},
+		{"ana", "POST", "/api/transforms/run", 403},
+		{"emp1", "GET", "/api/ingest/status", 403},
+		{"emp1", "GET", "/api/silences", 403},
+		{"emp1", "GET", "/api/alerts/notifications", 403},
+		{"mgr1", "POST", "/api/silences", 403},
+		{"nobody", "GET", kpi + "&employee_id=e1", 401},
+	} {
+		body := ""
+		switch c.path {
+		case "/api/query":
+			body = `{"sql":"SELECT employee_id FROM marts.employee_kpis LIMIT 1"}`
+		case "/api/silences":
+			body = `{"subject":"e3","duration":"1h","comment":"not mine"}`
+		}
+		if code, got := do(c.who, c.method, c.path, body); code != c.want {
+			t.Errorf("%s %s %s: %d %s, want %d", c.who, c.method, c.path, code, got, c.want)
+		}
+	}
+
+	// Scorecards: one's own in full, teammates' names and scores only,
+	// nobody else's.
+	_, body := do("emp1", "GET", "/api/scorecards?grain=month&period=2026-10-01&role=sales", "")
+	var res transform.ScorecardResult
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatal(body)
+	}
+	seen := map[string]int{}
+	for _, sc := range res.Scorecards {
+		seen[sc.EmployeeID] = len(sc.Lines)
+	}
+	if len(seen) != 2 || seen["e1"] == 0 || seen["e2"] != 0 {
+		t.Errorf("employee e1 sees scorecards %v (lines per employee): want e1 whole and e2 without lines", seen)
+	}
+	_, body = do("mgr1", "GET", "/api/scorecards?grain=month&period=2026-10-01&role=sales", "")
+	res = transform.ScorecardResult{}
+	json.Unmarshal([]byte(body), &res)
+	seen = map[string]int{}
+	for _, sc := range res.Scorecards {
+		seen[sc.EmployeeID] = len(sc.Lines)
+	}
+	if len(seen) != 2 || seen["e1"] == 0 || seen["e2"] == 0 {
+		t.Errorf("manager m1 sees scorecards %v: want e1 and e2 whole, not e3", seen)
+	}
+}
