@@ -411,6 +411,19 @@ func (r *reply) attempt() Attempt {
 
 // post sends body as JSON to target (the channel's URL unless signing
 // changed it) with the extra headers, within the channel's time limit.
+// postMessage checks m, builds its body and posts it to target: what
+// every chat kind's Send does before reading the answer its own way.
+func (h *httpBase) postMessage(ctx context.Context, target string, m *Message, body func(*Message) ([]byte, error)) (*reply, error) {
+	if err := m.check(); err != nil {
+		return nil, h.invalid(err)
+	}
+	b, err := body(m)
+	if err != nil {
+		return nil, h.invalid(err)
+	}
+	return h.post(ctx, target, b, nil)
+}
+
 func (h *httpBase) post(ctx context.Context, target string, body []byte, headers http.Header) (*reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()

@@ -251,14 +251,7 @@ func (c *slackChannel) body(m *Message) ([]byte, error) {
 }
 
 func (c *slackChannel) Send(ctx context.Context, m Message) (Attempt, error) {
-	if err := m.check(); err != nil {
-		return Attempt{}, c.invalid(err)
-	}
-	body, err := c.body(&m)
-	if err != nil {
-		return Attempt{}, c.invalid(err)
-	}
-	r, err := c.post(ctx, c.url, body, nil)
+	r, err := c.postMessage(ctx, c.url, &m, c.body)
 	if err != nil {
 		return Attempt{}, err
 	}
@@ -355,14 +348,7 @@ func (c *feishuChannel) body(m *Message) ([]byte, error) {
 }
 
 func (c *feishuChannel) Send(ctx context.Context, m Message) (Attempt, error) {
-	if err := m.check(); err != nil {
-		return Attempt{}, c.invalid(err)
-	}
-	body, err := c.body(&m)
-	if err != nil {
-		return Attempt{}, c.invalid(err)
-	}
-	r, err := c.post(ctx, c.url, body, nil)
+	r, err := c.postMessage(ctx, c.url, &m, c.body)
 	if err != nil {
 		return Attempt{}, err
 	}
@@ -473,14 +459,7 @@ func (c *dingtalkChannel) target() string {
 }
 
 func (c *dingtalkChannel) Send(ctx context.Context, m Message) (Attempt, error) {
-	if err := m.check(); err != nil {
-		return Attempt{}, c.invalid(err)
-	}
-	body, err := c.body(&m)
-	if err != nil {
-		return Attempt{}, c.invalid(err)
-	}
-	r, err := c.post(ctx, c.target(), body, nil)
+	r, err := c.postMessage(ctx, c.target(), &m, c.body)
 	if err != nil {
 		return Attempt{}, err
 	}
@@ -552,14 +531,7 @@ func (c *wecomChannel) body(m *Message) ([]byte, error) {
 }
 
 func (c *wecomChannel) Send(ctx context.Context, m Message) (Attempt, error) {
-	if err := m.check(); err != nil {
-		return Attempt{}, c.invalid(err)
-	}
-	body, err := c.body(&m)
-	if err != nil {
-		return Attempt{}, c.invalid(err)
-	}
-	r, err := c.post(ctx, c.url, body, nil)
+	r, err := c.postMessage(ctx, c.url, &m, c.body)
 	if err != nil {
 		return Attempt{}, err
 	}
