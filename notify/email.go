@@ -240,7 +240,9 @@ func (c *emailChannel) tlsConfig() *tls.Config {
 // certificate the client will never trust.
 func (c *emailChannel) netError(ctx context.Context, doing string, err error) *SendError {
 	msg := doing + ": " + err.Error()
-	if ctx.Err() != nil {
+	// The connection's deadline is the context's, and may pass a moment
+	// before the context says so: either one means the time ran out.
+	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		msg = fmt.Sprintf("%s: no answer within %s (%v)", doing, c.timeout, err)
 	}
 	var pe textproto.ProtocolError
