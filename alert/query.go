@@ -33,6 +33,19 @@ type Filter struct {
 	Limit int
 	// At is the time silences are judged at; default now.
 	At time.Time
+	// Visible, when not nil, keeps the alerts a restricted viewer may
+	// see; it is applied before Limit, so a viewer gets up to Limit of
+	// their own alerts rather than their share of everyone's.
+	Visible *Visible
+}
+
+// Visible is what a viewer who may not see everyone sees: alerts about
+// the employees listed, and alerts about the teams listed that concern
+// no single employee. Company alerts and tickets nobody listed holds are
+// left out.
+type Visible struct {
+	EmployeeIDs []string
+	TeamIDs     []string
 }
 
 // List returns the alerts the filter selects, most recently seen first.
@@ -63,6 +76,11 @@ func List(ctx context.Context, db *sql.DB, f Filter) ([]Alert, error) {
 			args = append(args, c.val)
 		}
 	}
+	if v := f.Visible; v != nil {
+		conds = append(conds, `(list_contains(?::VARCHAR[], a.employee_id)
+			OR (a.employee_id IS NULL AND list_contains(?::VARCHAR[], a.team_id)))`)
+		args = append(args, nonNil(v.EmployeeIDs), nonNil(v.TeamIDs))
+	}
 	if f.Lang != "" && f.Lang != LangEN && f.Lang != LangZH {
 		return nil, fmt.Errorf("%w: lang %q is not en or zh-CN", ErrBadQuery, f.Lang)
 	}
@@ -81,6 +99,13 @@ func List(ctx context.Context, db *sql.DB, f Filter) ([]Alert, error) {
 		at = time.Now()
 	}
 	return scanAlerts(ctx, db, where+fmt.Sprintf(" ORDER BY a.last_seen DESC, a.alert_key, a.episode DESC LIMIT %d", f.Limit), args, f.Lang, at)
+}
+
+func nonNil(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
 }
 
 // querier is a database, a connection or a transaction.

@@ -61,6 +61,9 @@ func (s *Server) alerts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !sc.All {
+		f.Visible = &alert.Visible{EmployeeIDs: sc.EmployeeIDs(), TeamIDs: sc.TeamIDs()}
+	}
 	list, err := st.Alerts(c.Request().Context(), f)
 	if err != nil {
 		return err
