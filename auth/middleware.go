@@ -29,6 +29,12 @@ type Options struct {
 	// configured (set one that matches your proxies), otherwise the TCP
 	// peer address, which a client cannot forge with X-Forwarded-For.
 	ClientIP func(c echo.Context) string
+	// Secure reports whether the request reached us over TLS, which makes
+	// the session cookie Secure. Default: the connection itself is TLS.
+	// Behind a TLS-terminating proxy, set it to believe that proxy's
+	// X-Forwarded-Proto, and only that proxy's: a header any client can
+	// send must not decide it.
+	Secure func(r *http.Request) bool
 }
 
 // Names of the CSRF token in requests.
@@ -174,24 +180,25 @@ func RequireRole(roles ...Role) echo.MiddlewareFunc {
 	}
 }
 
-// secureRequest: the request came over TLS, directly or through a proxy
-// that says so.
-func secureRequest(c echo.Context) bool {
-	return c.IsTLS() || strings.EqualFold(c.Request().Header.Get(echo.HeaderXForwardedProto), "https")
+func (o Options) secure(c echo.Context) bool {
+	if o.Secure != nil {
+		return o.Secure(c.Request())
+	}
+	return c.Request().TLS != nil
 }
 
 func setCookie(c echo.Context, opts Options, value string, sess Session) {
 	c.SetCookie(&http.Cookie{
 		Name: opts.cookieName(), Value: value, Path: "/",
 		Expires: sess.ExpiresAt, MaxAge: int(math.Ceil(sess.ExpiresAt.Sub(sess.CreatedAt).Seconds())),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secureRequest(c),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: opts.secure(c),
 	})
 }
 
 func clearCookie(c echo.Context, opts Options) {
 	c.SetCookie(&http.Cookie{
 		Name: opts.cookieName(), Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secureRequest(c),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: opts.secure(c),
 	})
 }
 

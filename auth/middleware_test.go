@@ -143,11 +143,21 @@ func TestMiddleware(t *testing.T) {
 	if strings.Contains(rec.Body.String(), cookie.Value) {
 		t.Error("the session secret is in the body")
 	}
-	// Behind a TLS proxy the cookie is Secure.
+	// X-Forwarded-Proto alone, which any client can send, does not make
+	// the cookie Secure; the Secure hook (the server's trusted-proxy
+	// check) does.
 	rec = do(e, call{method: "POST", path: "/api/session", body: `{"login": "m1", "password": "correct horse battery"}`,
 		header: map[string]string{"X-Forwarded-Proto": "https"}})
+	if c := sessionCookie(rec); c == nil || c.Secure {
+		t.Errorf("untrusted X-Forwarded-Proto: cookie %+v", c)
+	}
+	behindProxy := testServer(st, auth.Options{Secure: func(r *http.Request) bool {
+		return r.Header.Get("X-Forwarded-Proto") == "https"
+	}})
+	rec = do(behindProxy, call{method: "POST", path: "/api/session", body: `{"login": "m1", "password": "correct horse battery"}`,
+		header: map[string]string{"X-Forwarded-Proto": "https"}})
 	if c := sessionCookie(rec); c == nil || !c.Secure {
-		t.Errorf("over https: cookie %+v", c)
+		t.Errorf("behind a trusted TLS proxy: cookie %+v", c)
 	}
 
 	// The cookie session: reads fine; unsafe methods need the CSRF token.

@@ -9,6 +9,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"reflect"
 	"strconv"
@@ -40,6 +41,9 @@ type Config struct {
 	Scorecards Scorecards `yaml:"scorecards"`
 	Alerts     Alerts     `yaml:"alerts"`
 	Query      Query      `yaml:"query"`
+	Dashboards Dashboards `yaml:"dashboards"`
+
+	Server Server `yaml:"server"`
 
 	Generator Generator `yaml:"generator"`
 }
@@ -191,6 +195,41 @@ type Query struct {
 	// MaxConcurrent queries run at once; more wait briefly, then are
 	// refused, so that dashboards stay fast.
 	MaxConcurrent int `yaml:"max_concurrent"`
+	// RatePerMinute and Burst size each user's token bucket of queries:
+	// Burst at once, then RatePerMinute a minute; more get 429.
+	RatePerMinute int `yaml:"rate_per_minute"`
+	Burst         int `yaml:"burst"`
+	// HistoryKeep is how many queries each user's history keeps; older
+	// entries are trimmed.
+	HistoryKeep int `yaml:"history_keep"`
+}
+
+// Server hardens the HTTP server.
+type Server struct {
+	// TrustedProxies are CIDRs (or IPs) of the reverse proxies in front of
+	// Pulse: only from them are X-Forwarded-For (the client's address, for
+	// sign-in limits) and X-Forwarded-Proto believed. Empty: the TCP peer
+	// is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MaxBody bounds a request body under /api; larger ones get 413.
+	MaxBody ByteSize `yaml:"max_body"`
+}
+
+// Dashboards configures the dashboards the server offers.
+type Dashboards struct {
+	// Dir is a folder of dashboard YAML files, reloaded when they change;
+	// "" serves the dashboards shipped in the binary.
+	Dir string `yaml:"dir"`
+	// ReloadInterval is how often Dir is looked at for changes.
+	ReloadInterval time.Duration `yaml:"reload_interval"`
+	// MaxRows caps a tile's rows; the answer says when it was cut.
+	MaxRows int `yaml:"max_rows"`
+	// Timeout interrupts a tile's query.
+	Timeout time.Duration `yaml:"timeout"`
+	// LeaderboardCircle is who a viewer who does not see everyone is
+	// ranked among on employee leaderboards (name, value and rank only):
+	// team, company or self.
+	LeaderboardCircle string `yaml:"leaderboard_circle"`
 }
 
 // Generator configures `pulse generate` and the demo's generator.
@@ -257,8 +296,12 @@ func Default() Config {
 				},
 			},
 		},
-		Alerts:    defaultAlerts(),
-		Query:     Query{MaxRows: 10000, Timeout: 30 * time.Second, MaxConcurrent: 2},
+		Alerts: defaultAlerts(),
+		Query: Query{MaxRows: 10000, Timeout: 30 * time.Second, MaxConcurrent: 2,
+			RatePerMinute: 60, Burst: 10, HistoryKeep: 1000},
+		Dashboards: Dashboards{ReloadInterval: 2 * time.Second, MaxRows: 5000, Timeout: 10 * time.Second,
+			LeaderboardCircle: "team"},
+		Server:    Server{MaxBody: 1 << 20},
 		Generator: Generator{Seed: 1, Days: 90, Employees: 60, Rate: 1},
 	}
 }
@@ -490,7 +533,20 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("query.max_rows", c.Query.MaxRows < 1 || c.Query.MaxRows > 10_000_000, "must be between 1 and 10000000, got %d", c.Query.MaxRows),
 		check("query.timeout", c.Query.Timeout < 100*time.Millisecond, "must be at least 100ms, got %s", c.Query.Timeout),
 		check("query.max_concurrent", c.Query.MaxConcurrent < 1 || c.Query.MaxConcurrent > 64, "must be between 1 and 64, got %d", c.Query.MaxConcurrent),
+		check("query.rate_per_minute", c.Query.RatePerMinute < 1 || c.Query.RatePerMinute > 100_000, "must be between 1 and 100000, got %d", c.Query.RatePerMinute),
+		check("query.burst", c.Query.Burst < 1 || c.Query.Burst > 10_000, "must be between 1 and 10000, got %d", c.Query.Burst),
+		check("query.history_keep", c.Query.HistoryKeep < 1 || c.Query.HistoryKeep > 1_000_000, "must be between 1 and 1000000, got %d", c.Query.HistoryKeep),
+		check("server.max_body", c.Server.MaxBody < 1<<10 || c.Server.MaxBody > 1<<30, "must be between 1KiB and 1GiB, got %d", c.Server.MaxBody),
+		check("dashboards.reload_interval", c.Dashboards.ReloadInterval < 100*time.Millisecond, "must be at least 100ms, got %s", c.Dashboards.ReloadInterval),
+		check("dashboards.max_rows", c.Dashboards.MaxRows < 1 || c.Dashboards.MaxRows > 1_000_000, "must be between 1 and 1000000, got %d", c.Dashboards.MaxRows),
+		check("dashboards.timeout", c.Dashboards.Timeout < 100*time.Millisecond, "must be at least 100ms, got %s", c.Dashboards.Timeout),
+		check("dashboards.leaderboard_circle", !oneOf(c.Dashboards.LeaderboardCircle, "team", "company", "self"),
+			"must be team, company or self, got %q", c.Dashboards.LeaderboardCircle),
 	)
+	for i, p := range c.Server.TrustedProxies {
+		checks = append(checks, check(fmt.Sprintf("server.trusted_proxies[%d]", i), !isCIDROrIP(p),
+			"must be a CIDR like 10.0.0.0/8 or an IP address, got %q", p))
+	}
 	checks = append(checks,
 		check("generator.days", c.Generator.Days < 0, "must not be negative"),
 		check("generator.employees", c.Generator.Employees < 5, "must be at least 5, got %d", c.Generator.Employees),
@@ -498,6 +554,13 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("generator.bad_rate", c.Generator.BadRate < 0 || c.Generator.BadRate > 1, "must be between 0 and 1, got %v", c.Generator.BadRate),
 	)
 	return errors.Join(checks...)
+}
+
+func isCIDROrIP(s string) bool {
+	if _, _, err := net.ParseCIDR(s); err == nil {
+		return true
+	}
+	return net.ParseIP(s) != nil
 }
 
 func fileExists(path string) bool {

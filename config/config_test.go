@@ -276,6 +276,10 @@ func TestEnvErrors(t *testing.T) {
 		{"PULSE_SCORECARDS_CAP=0.99", "PULSE_SCORECARDS_CAP", "at least 1"},
 		{"PULSE_SCORECARDS_CAP=NaN", "PULSE_SCORECARDS_CAP", "at least 1"},
 		{"PULSE_SCORECARDS_ROLES=sales", "PULSE_SCORECARDS_ROLES", "config file only"},
+		{"PULSE_DASHBOARDS_MAX_ROWS=0", "PULSE_DASHBOARDS_MAX_ROWS", "between 1 and 1000000"},
+		{"PULSE_DASHBOARDS_TIMEOUT=1ms", "PULSE_DASHBOARDS_TIMEOUT", "at least 100ms"},
+		{"PULSE_DASHBOARDS_RELOAD_INTERVAL=0s", "PULSE_DASHBOARDS_RELOAD_INTERVAL", "at least 100ms"},
+		{"PULSE_DASHBOARDS_LEADERBOARD_CIRCLE=world", "PULSE_DASHBOARDS_LEADERBOARD_CIRCLE", "team, company or self"},
 	} {
 		for _, file := range []string{"", "testdata/good.yaml"} {
 			_, err := Load(file, []string{tt.env})

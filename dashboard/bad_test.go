@@ -22,6 +22,10 @@ func TestBadFiles(t *testing.T) {
 		{"missing_title", false, `dashboards/bad.yaml:6: tiles[0].title: missing`},
 		{"bad_sql", false, `dashboards/bad.yaml:13: tiles[0].sql: does not parse: syntax error at or near "WHERE"`},
 		{"unknown_param", false, `dashboards/bad.yaml:12: tiles[0].sql: $region is not a parameter`},
+		{"bad_kpi", false, `dashboards/bad.yaml:9: tiles[0].kpi: "turnover" is not a KPI of metrics.md`},
+		{"bad_kpi_kind", false, `dashboards/bad.yaml:9: tiles[0].kpi: only figure tiles show one KPI (kind is "line")`},
+		{"bad_better", false, `dashboards/bad.yaml:9: tiles[0].better: "up" is neither higher nor lower`},
+		{"bad_kpi_column", false, `dashboards/bad.yaml:13: tiles[0].columns: a column with a kpi needs an employee_id or team_id column`},
 		{"missing_column", true, `dashboards/bad.yaml:12: tiles[0].sql: a figure tile needs the columns value; the query gives amount (missing value)`},
 	}
 	for _, c := range cases {

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pulsekpi/pulse/metric"
 )
 
 // Kinds are the tile kinds, in the order error messages list them.
@@ -109,6 +111,10 @@ type Set struct {
 	byID       map[string]*Dashboard
 }
 
+// Current is the set itself: a set that never changes is its own source
+// for the server and the UI (a Watcher is the one that follows a folder).
+func (s *Set) Current() *Set { return s }
+
 // Dashboard is one file.
 type Dashboard struct {
 	ID          string  `json:"id"` // the file name without .yaml
@@ -165,6 +171,13 @@ type Tile struct {
 	Size    Size     `json:"size"`
 	Drill   *Drill   `json:"drill,omitempty"`
 	Scope   Scope    `json:"scope"`
+	// KPI names the KPI (package metric) a figure tile shows, so that the
+	// UI can link the figure to its drill-down (/drill?kpi=…).
+	KPI string `json:"kpi,omitempty"`
+	// Better says which way a figure's change is good news: "higher"
+	// (revenue) or "lower" (response minutes, breaches, rank), for its
+	// colour. Empty leaves the UI to judge by the names.
+	Better string `json:"better,omitempty"`
 
 	dash    *Dashboard
 	line    int // of the tile
@@ -178,6 +191,10 @@ type Column struct {
 	Label  Text   `json:"label"`
 	Format string `json:"format"`
 	Hidden bool   `json:"hidden,omitempty"` // in the result (scope, drill key) but not shown
+	// KPI names the KPI (package metric) the column holds for the row's
+	// employee_id or team_id column, so that each cell links to its
+	// drill-down.
+	KPI string `json:"kpi,omitempty"`
 }
 
 // Size is a layout hint on a 12-column grid: width 1-12, height in rows
@@ -584,7 +601,7 @@ func (dc *decoder) optMapping(n *yaml.Node, field string, allowed ...string) map
 }
 
 func (dc *decoder) tile(n *yaml.Node, field string, d *Dashboard) *Tile {
-	m := dc.mapping(n, field, "id", "title", "help", "kind", "sql", "params", "columns", "size", "drill", "scope")
+	m := dc.mapping(n, field, "id", "title", "help", "kind", "sql", "params", "columns", "size", "drill", "scope", "kpi", "better")
 	if m == nil {
 		return nil
 	}
@@ -631,9 +648,10 @@ func (dc *decoder) tile(n *yaml.Node, field string, d *Dashboard) *Tile {
 			dc.fail(c, field+".columns", "want a list, got %s", kindName(c))
 		} else {
 			seen := map[string]bool{}
+			var kpiCols []*yaml.Node
 			for i, cn := range c.Content {
 				cf := fmt.Sprintf("%s.columns[%d]", field, i)
-				cm := dc.mapping(cn, cf, "name", "label", "format", "hidden")
+				cm := dc.mapping(cn, cf, "name", "label", "format", "hidden", "kpi")
 				if cm == nil {
 					continue
 				}
@@ -651,8 +669,39 @@ func (dc *decoder) tile(n *yaml.Node, field string, d *Dashboard) *Tile {
 				} else if !slices.Contains(Formats, col.Format) {
 					dc.fail(cm["format"], cf+".format", "%q is not one of %s", col.Format, strings.Join(Formats, ", "))
 				}
+				if cm["kpi"] != nil {
+					col.KPI = dc.str(cm["kpi"], cf+".kpi")
+					if !slices.Contains(metric.KPIs(), col.KPI) {
+						dc.fail(cm["kpi"], cf+".kpi", "%q is not a KPI of metrics.md", col.KPI)
+					} else if t.Kind != "table" && t.Kind != "leaderboard" {
+						dc.fail(cm["kpi"], cf+".kpi", "only table and leaderboard columns hold a KPI per row (kind is %q)", t.Kind)
+					}
+					kpiCols = append(kpiCols, cm["kpi"])
+				}
 				t.Columns = append(t.Columns, col)
 			}
+			// a KPI per row needs whose it is: the row's employee or team
+			if len(kpiCols) > 0 && !seen["employee_id"] && !seen["team_id"] {
+				for _, kn := range kpiCols {
+					dc.fail(kn, field+".columns", "a column with a kpi needs an employee_id or team_id column in the tile's columns")
+				}
+			}
+		}
+	}
+	if kn := m["kpi"]; kn != nil {
+		t.KPI = dc.str(kn, field+".kpi")
+		if !slices.Contains(metric.KPIs(), t.KPI) {
+			dc.fail(kn, field+".kpi", "%q is not a KPI of metrics.md", t.KPI)
+		} else if t.Kind != "figure" {
+			dc.fail(kn, field+".kpi", "only figure tiles show one KPI (kind is %q); give table columns a kpi instead", t.Kind)
+		}
+	}
+	if bn := m["better"]; bn != nil {
+		t.Better = dc.str(bn, field+".better")
+		if t.Better != "higher" && t.Better != "lower" {
+			dc.fail(bn, field+".better", "%q is neither higher nor lower", t.Better)
+		} else if t.Kind != "figure" {
+			dc.fail(bn, field+".better", "only figure tiles show a change (kind is %q)", t.Kind)
 		}
 	}
 	if s := m["size"]; s != nil {

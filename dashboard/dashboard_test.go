@@ -115,3 +115,41 @@ func runTile(t *testing.T, db *sql.DB, q dashboard.Query) ([]string, int) {
 	}
 	return cols, n
 }
+
+// The shipped figures and table columns that are KPIs say which, so the UI
+// can link them to their drill-down.
+func TestShippedKPIAnnotations(t *testing.T) {
+	set, err := dashboard.Load("../dashboards")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range set.Dashboards {
+		for _, tile := range d.Tiles {
+			if tile.KPI != "" {
+				got[d.ID+"/"+tile.ID] = tile.KPI
+			}
+			for _, c := range tile.Columns {
+				if c.KPI != "" {
+					got[d.ID+"/"+tile.ID+"."+c.Name] = c.KPI
+				}
+			}
+		}
+	}
+	for where, kpi := range map[string]string{
+		"executive/revenue":                         "revenue",
+		"executive/win_rate":                        "win_rate",
+		"executive/team_leaderboard.value":          "revenue",
+		"sales/people.customer_coverage":            "customer_coverage",
+		"service/first_response":                    "first_response_minutes",
+		"service/agents.csat_avg":                   "csat_avg",
+		"data_quality/login_gaps.missed_login_days": "missed_login_days",
+	} {
+		if got[where] != kpi {
+			t.Errorf("%s: kpi %q, want %q", where, got[where], kpi)
+		}
+	}
+	if _, ok := got["my_scorecard/score"]; ok {
+		t.Error("a score is not a KPI")
+	}
+}

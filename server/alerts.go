@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pulsekpi/pulse/alert"
+	"github.com/pulsekpi/pulse/auth"
 )
 
 // Alerts lists alerts and their notifications and manages silences.
@@ -135,9 +136,17 @@ func (s *Server) createSilence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// A manager silences their own people and teams, one subject at a time.
-	if !sc.All && (req.Subject == "" || !sc.CanSeeEmployee(req.Subject) && !sc.CanSeeTeam(req.Subject)) {
-		return errStatus(http.StatusForbidden, "you may silence alerts about your own people and teams only: give their subject")
+	// A manager silences what they may see, one subject at a time: their
+	// own people and teams, or another subject (a ticket) that has an
+	// alert about one of them.
+	if !sc.All {
+		ok, err := mayScopeSilence(c.Request().Context(), st, sc, req)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errStatus(http.StatusForbidden, "you may silence alerts about your own people and teams only: give their subject")
+		}
 	}
 	in := alert.Silence{Rule: req.Rule, SubjectType: req.SubjectType, Subject: req.Subject,
 		Comment: req.Comment, CreatedBy: req.CreatedBy}
@@ -169,6 +178,24 @@ func (s *Server) createSilence(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, out)
+}
+
+// mayScopeSilence: a viewer who does not see everyone may silence one
+// subject in their scope, or a subject of another type (subject_type
+// given) when an alert they may see is about it.
+func mayScopeSilence(ctx context.Context, st Alerts, sc auth.Scope, req silenceRequest) (bool, error) {
+	switch {
+	case req.Subject == "":
+		return false, nil
+	case req.SubjectType == "" || req.SubjectType == "employee" || req.SubjectType == "team":
+		return sc.CanSeeEmployee(req.Subject) || sc.CanSeeTeam(req.Subject), nil
+	}
+	seen, err := st.Alerts(ctx, alert.Filter{SubjectType: req.SubjectType, Subject: req.Subject, Limit: 1,
+		Visible: &alert.Visible{EmployeeIDs: sc.EmployeeIDs(), TeamIDs: sc.TeamIDs()}})
+	if err != nil {
+		return false, err
+	}
+	return len(seen) > 0, nil
 }
 
 func (s *Server) deleteSilence(c echo.Context) error {

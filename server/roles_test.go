@@ -80,7 +80,7 @@ func TestRolesAndScopes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := alert.NewStore(w.DB(), alert.StoreOptions{Rules: func() []string { return []string{"login_gap"} }})
+	store := alert.NewStore(w.DB(), alert.StoreOptions{Rules: func() []string { return []string{"login_gap", "sla_breach"} }})
 	s := server.New(server.Options{AdminToken: "admintok", Warehouse: fakeWarehouse{}, Marts: tr, Transforms: tr,
 		Alerts: store, Query: qr, Auth: users})
 	do := func(who, method, path, body string) (int, string) {
@@ -133,6 +133,35 @@ func TestRolesAndScopes(t *testing.T) {
 		}
 		if code, got := do(c.who, c.method, c.path, body); code != c.want {
 			t.Errorf("%s %s %s: %d %s, want %d", c.who, c.method, c.path, code, got, c.want)
+		}
+	}
+
+	// A manager silences a ticket's alert when the ticket is their
+	// person's, and not another team's ticket.
+	if _, err := w.DB().Exec(`INSERT INTO alerts.sla_breach BY NAME SELECT * FROM (VALUES
+			('ticket', 'K1', 'K1', '', 'e1', 't1', 95.0, 60.0, 'Ticket K1 has waited 95 minutes.', '工单 K1 已等待 95 分钟。'),
+			('ticket', 'K3', 'K3', '', 'e3', 't2', 95.0, 60.0, 'Ticket K3 has waited 95 minutes.', '工单 K3 已等待 95 分钟。'))
+			AS t(subject_type, subject_id, subject_name, alert_window, employee_id, team_id, value, threshold, summary_en, summary_zh)`); err != nil {
+		t.Fatal(err)
+	}
+	eval, err := alert.New(w.DB(), alert.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eval.Evaluate(ctx, 1, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), map[string]bool{"sla_breach": true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		body string
+		want int
+	}{
+		{`{"rule":"sla_breach","subject_type":"ticket","subject":"K1","duration":"1h","comment":"mine"}`, 201},
+		{`{"rule":"sla_breach","subject_type":"ticket","subject":"K3","duration":"1h","comment":"not mine"}`, 403},
+		{`{"rule":"sla_breach","subject":"K1","duration":"1h","comment":"no type: taken as a person or team"}`, 403},
+		{`{"rule":"sla_breach","subject_type":"ticket","subject":"K404","duration":"1h","comment":"no such alert"}`, 403},
+	} {
+		if code, got := do("mgr1", "POST", "/api/silences", c.body); code != c.want {
+			t.Errorf("mgr1 POST /api/silences %s: %d %s, want %d", c.body, code, got, c.want)
 		}
 	}
 

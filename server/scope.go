@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,7 +22,44 @@ func (s *Server) viewerScope(c echo.Context) (auth.Scope, error) {
 	if !ok {
 		return auth.Scope{}, errStatus(http.StatusUnauthorized, "sign-in required")
 	}
-	return s.opts.Auth.Scope(c.Request().Context(), p)
+	return s.scopes.get(c.Request().Context(), p, s.opts.Auth.Scope)
+}
+
+// scopeCache keeps each (role, employee)'s scope until the next
+// transform run, which is when staging.employees (who reports to whom)
+// can change: a manager's scope is a recursive query, and asking it for
+// every tile of every page would queue small queries behind the
+// warehouse's real work. Dropped with the tiles (InvalidateTiles).
+type scopeCache struct {
+	mu sync.Mutex
+	m  map[string]auth.Scope
+}
+
+func (sc *scopeCache) get(ctx context.Context, p auth.Principal, compute func(context.Context, auth.Principal) (auth.Scope, error)) (auth.Scope, error) {
+	key := string(p.Role) + "\x00" + p.EmployeeID
+	sc.mu.Lock()
+	got, ok := sc.m[key]
+	sc.mu.Unlock()
+	if ok {
+		return got, nil
+	}
+	got, err := compute(ctx, p)
+	if err != nil {
+		return got, err
+	}
+	sc.mu.Lock()
+	if sc.m == nil {
+		sc.m = map[string]auth.Scope{}
+	}
+	sc.m[key] = got
+	sc.mu.Unlock()
+	return got, nil
+}
+
+func (sc *scopeCache) clear() {
+	sc.mu.Lock()
+	sc.m = nil
+	sc.mu.Unlock()
 }
 
 func outOfScope() error {

@@ -9,12 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -59,11 +59,33 @@ type Options struct {
 	Transforms Transforms // nil when transforms do not run here
 	Alerts     Alerts     // nil when alerts are not evaluated here
 	Query      Query      // nil when ad-hoc SQL is not offered
+	// Dashboards is the dashboard set in force (a *dashboard.Watcher);
+	// nil, or Tiles.DB nil, when dashboards are not served.
+	Dashboards Dashboards
+	Tiles      TileOptions
+	Drill      Drills // nil when drill-down is not offered
 	// Auth holds users, sessions and tokens; nil admits the admin token
 	// only (and the caller then sees everything).
 	Auth     *auth.Store
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// Web serves the browser pages beside the API (a *web.UI); nil
+	// serves the API only.
+	Web Web
+
+	// Ops is the warehouse database, for query history, saved queries,
+	// transform runs and refused events; nil: those endpoints answer 503.
+	Ops OpsDB
+	// HistoryKeep is how many query history entries each user keeps
+	// (default DefaultHistoryKeep); older ones are trimmed.
+	HistoryKeep int
+	Hardening   Hardening
+}
+
+// Web mounts the browser pages. Its routes must stay outside /api,
+// /healthz, /readyz and /metrics.
+type Web interface {
+	Register(e *echo.Echo)
 }
 
 // Server serves HTTP until its context ends.
@@ -72,6 +94,16 @@ type Server struct {
 	echo *echo.Echo
 	log  *slog.Logger
 	ln   net.Listener
+	// trusted are the proxies whose forwarding headers are believed.
+	trusted   []*net.IPNet
+	queryRate *rateLimiter
+	// historyMu keeps a user's history trim from racing an insert;
+	// savedMu keeps saved-query names unique per owner.
+	historyMu, savedMu sync.Mutex
+	// tiles caches dashboard tile results, scopes the viewers' scopes;
+	// InvalidateTiles empties both.
+	tiles  *tileCache
+	scopes scopeCache
 }
 
 // New builds the server and its routes.
@@ -85,10 +117,17 @@ func New(opts Options) *Server {
 	if opts.Gatherer == nil {
 		opts.Gatherer = prometheus.NewRegistry()
 	}
+	if opts.HistoryKeep <= 0 {
+		opts.HistoryKeep = DefaultHistoryKeep
+	}
+	opts.Hardening = opts.Hardening.withDefaults()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{opts: opts, echo: e, log: opts.Logger}
+	opts.Tiles.fillDefaults()
+	s := &Server{opts: opts, echo: e, log: opts.Logger, tiles: newTileCache(opts.Tiles)}
 	e.HTTPErrorHandler = s.handleError
+	s.queryRate = newRateLimiter(opts.Hardening.QueryRatePerMinute, opts.Hardening.QueryBurst, opts.Hardening.Now)
+	s.harden(e)
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.Server.ReadTimeout = 30 * time.Second
 	e.Server.WriteTimeout = 60 * time.Second
@@ -98,15 +137,16 @@ func New(opts Options) *Server {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})))
 	authn := s.requireAuth
+	var ao auth.Options
 	if opts.Auth != nil {
-		ao := auth.Options{}
+		ao = auth.Options{Secure: s.overTLS}
 		e.POST("/api/session", auth.SignIn(opts.Auth, ao))
 		authn = auth.Middleware(opts.Auth, opts.AdminToken, ao)
 	}
 	api := e.Group("/api", authn)
 	if opts.Auth != nil {
-		api.GET("/session", auth.WhoAmI(opts.Auth, auth.Options{}))
-		api.DELETE("/session", auth.SignOut(opts.Auth, auth.Options{}))
+		api.GET("/session", auth.WhoAmI(opts.Auth, ao))
+		api.DELETE("/session", auth.SignOut(opts.Auth, ao))
 	}
 	// Who may do what; what each may see is scoped in the handlers.
 	admin := requireRole(opts.Auth, auth.RoleAdmin)
@@ -120,12 +160,27 @@ func New(opts Options) *Server {
 	api.GET("/periods/closed", s.closedPeriods)
 	api.POST("/periods/close", s.closePeriod, admin)
 	api.POST("/periods/reopen", s.reopenPeriod, admin)
-	api.POST("/query", s.runQuery, analysts)
+	api.POST("/query", s.runQuery, analysts, s.limitQueries)
+	api.GET("/query/history", s.queryHistory, analysts)
+	api.GET("/queries", s.savedQueries, analysts)
+	api.POST("/queries", s.saveQuery, analysts)
+	api.DELETE("/queries/:id", s.deleteSavedQuery, analysts)
+	api.GET("/transforms/runs", s.transformRuns, staff)
+	api.GET("/transforms/runs/:id", s.transformRun, staff)
+	api.GET("/ingest/refused", s.refusedEvents, staff)
 	api.GET("/alerts", s.alerts)
 	api.GET("/alerts/notifications", s.alertNotifications, staff)
 	api.GET("/silences", s.silences, silencers)
 	api.POST("/silences", s.createSilence, silencers)
 	api.DELETE("/silences/:id", s.deleteSilence, silencers)
+	api.GET("/dashboards", s.listDashboards)
+	api.GET("/dashboards/:id", s.getDashboard)
+	api.GET("/dashboards/:id/tiles/:tile", s.tile)
+	api.GET("/drill", s.drillRows)
+	api.GET("/events/:event_id", s.event)
+	if opts.Web != nil {
+		opts.Web.Register(e)
+	}
 	return s
 }
 
@@ -218,6 +273,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.Is(err, context.DeadlineExceeded):
 		status, msg = http.StatusServiceUnavailable, "timed out"
 	}
+	msg = scrubPaths(msg)
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
 	}
@@ -264,15 +320,15 @@ func requireRole(store *auth.Store, roles ...auth.Role) echo.MiddlewareFunc {
 	return auth.RequireRole(roles...)
 }
 
-// maxBody bounds the JSON bodies the API reads.
-const maxBody = 1 << 20
-
 // decodeJSON reads a JSON body strictly: unknown fields and trailing data
 // are errors that name what is wrong.
 func decodeJSON(c echo.Context, v any) error {
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, maxBody))
+	dec := json.NewDecoder(c.Request().Body) // bounded by limitBody
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return tooLarge(mbe.Limit)
+		}
 		return errStatus(http.StatusBadRequest, "body: %v", err)
 	}
 	if dec.More() {

@@ -10,3 +10,9 @@ import "embed"
 //
 //go:embed staging marts alerts
 var FS embed.FS
+
+// DrillFS holds the drill-down queries (drill/), apart from FS because they
+// are not models: package drill runs them per request with parameters.
+//
+//go:embed drill
+var DrillFS embed.FS

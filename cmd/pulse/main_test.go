@@ -143,6 +143,7 @@ func TestGenerateLoadRun(t *testing.T) {
 	// Its alerts (the history ended weeks before the wall clock, so at
 	// least everyone's login gap) reach the receiver.
 	firing := alertKeys(t, addr)
+	checkDashboardTile(t, addr, run.ID)
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		hookMu.Lock()
 		n := len(hooked)

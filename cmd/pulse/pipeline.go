@@ -12,11 +12,13 @@ import (
 
 	"github.com/pulsekpi/pulse/auth"
 	"github.com/pulsekpi/pulse/config"
+	"github.com/pulsekpi/pulse/drill"
 	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/query"
 	"github.com/pulsekpi/pulse/server"
 	"github.com/pulsekpi/pulse/transform"
 	"github.com/pulsekpi/pulse/warehouse"
+	"github.com/pulsekpi/pulse/web"
 )
 
 // pipeline is ingest, the warehouse, the transforms and the HTTP server of
@@ -86,6 +88,10 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 	if err != nil {
 		return nil, errors.Join(err, wh.Close())
 	}
+	dash, err := loadDashboards(ctx, cfg, wh.DB(), log.With("component", "dashboards"))
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
 	tr, err := transform.New(wh.DB(), transform.Options{
 		Params:      transformParams(cfg),
 		Interval:    cfg.Transform.Interval,
@@ -94,7 +100,7 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		CloseGrace:  cfg.KPIs.CloseGrace,
 		Lag:         ingestLag(in, wh),
 		Macros:      al.eval.Macros(),
-		AfterRun:    al.afterRun,
+		AfterRun:    dash.composeAfterRun(al.afterRun),
 		Logger:      log.With("component", "transform"),
 		Metrics:     transform.NewMetrics(reg),
 	})
@@ -106,7 +112,18 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 	if err != nil {
 		return nil, errors.Join(err, wh.Close())
 	}
+	dr, err := drill.New(wh.DB(), drill.Options{})
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
 	users := auth.NewStore(wh.DB(), auth.StoreOptions{})
+	ui, err := web.New(web.Options{Auth: users, Dashboards: dash, Logger: log.With("component", "web")})
+	if err != nil {
+		return nil, errors.Join(err, wh.Close())
+	}
+	if ui.ChartsMissing() {
+		log.Warn("charts are missing from this build: run make assets and rebuild")
+	}
 	srv := server.New(server.Options{
 		Addr:       cfg.Addr,
 		AdminToken: cfg.AdminToken,
@@ -116,10 +133,23 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		Transforms: tr,
 		Alerts:     al.store,
 		Query:      qr,
+		Drill:      dr,
 		Auth:       users,
 		Gatherer:   reg,
 		Logger:     log.With("component", "server"),
+		Web:        ui,
+
+		Ops:         wh.DB(),
+		HistoryKeep: cfg.Query.HistoryKeep,
+		Hardening: server.Hardening{TrustedProxies: cfg.Server.TrustedProxies, MaxBody: int64(cfg.Server.MaxBody),
+			QueryRatePerMinute: cfg.Query.RatePerMinute, QueryBurst: cfg.Query.Burst},
+
+		Dashboards: dash,
+		Tiles: server.TileOptions{DB: wh.DB(), MaxRows: cfg.Dashboards.MaxRows, Timeout: cfg.Dashboards.Timeout,
+			LeaderboardCircle: cfg.Dashboards.LeaderboardCircle, Location: cfg.Location(),
+			Metrics: server.NewTileMetrics(reg)},
 	})
+	dash.invalidate = srv.InvalidateTiles // before any run: runs start with p.run
 	if err := srv.Listen(); err != nil {
 		return nil, errors.Join(err, wh.Close())
 	}
