@@ -1,0 +1,2 @@
+// The forbidden page needs only the header's sign-out.
+import './app.js';
