@@ -109,7 +109,10 @@ type StoreOptions struct {
 	Params      Params        // argon2id parameters of new hashes (DefaultParams)
 	SessionTTL  time.Duration // a session's absolute lifetime (12h)
 	IdleTimeout time.Duration // a session unused this long ends (1h)
-	Now         func() time.Time
+	// CacheTTL is how long a checked token or session is believed without
+	// asking the database again (5s); negative turns the cache off.
+	CacheTTL time.Duration
+	Now      func() time.Time
 }
 
 // Store keeps users, sessions and tokens in the warehouse.
@@ -122,6 +125,8 @@ type Store struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	creds credCache
 }
 
 // NewStore is a store over the warehouse's database (migrated to 0007).
@@ -138,7 +143,10 @@ func NewStore(db *sql.DB, opts StoreOptions) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{db: db, opts: opts}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = 5 * time.Second
+	}
+	s := &Store{db: db, opts: opts, creds: credCache{ttl: opts.CacheTTL}}
 	go s.dummyHash() // ready before the first unknown login
 	return s
 }
@@ -324,6 +332,7 @@ func (s *Store) RemoveUser(ctx context.Context, login string) error {
 			return fmt.Errorf("removing user %q: %w", NormalizeLogin(login), err)
 		}
 	}
+	defer s.creds.clear()
 	return tx.Commit()
 }
 
@@ -353,6 +362,7 @@ func (s *Store) SetPassword(ctx context.Context, login, password string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM ops.sessions WHERE user_id = ?`, id); err != nil {
 		return fmt.Errorf("ending sessions: %w", err)
 	}
+	defer s.creds.clear()
 	return tx.Commit()
 }
 
@@ -449,6 +459,7 @@ func (s *Store) RevokeToken(ctx context.Context, login, name string) error {
 	if err != nil {
 		return fmt.Errorf("revoking token: %w", err)
 	}
+	s.creds.clear()
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("token %q of %q: %w", name, NormalizeLogin(login), ErrNotFound)
 	}
@@ -491,6 +502,10 @@ func (s *Store) AuthenticateToken(ctx context.Context, token string) (Principal,
 	if !strings.HasPrefix(token, TokenPrefix) || len(token) > 200 {
 		return Principal{}, ErrBadToken
 	}
+	hash, now := sha256Hex(token), s.now()
+	if e, ok := s.creds.get(hash, now); ok {
+		return e.p, nil
+	}
 	var p Principal
 	var tokenID int64
 	var role string
@@ -498,7 +513,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, token string) (Principal,
 	var used sql.NullTime
 	err := s.db.QueryRowContext(ctx, `SELECT t.token_id, t.last_used_at, u.user_id, u.login, u.display_name, u.role, u.employee_id
 		FROM ops.api_tokens AS t JOIN ops.users AS u USING (user_id)
-		WHERE t.token_hash = ? AND t.revoked_at IS NULL`, sha256Hex(token)).
+		WHERE t.token_hash = ? AND t.revoked_at IS NULL`, hash).
 		Scan(&tokenID, &used, &p.UserID, &p.Login, &p.DisplayName, &role, &emp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, ErrBadToken
@@ -506,11 +521,11 @@ func (s *Store) AuthenticateToken(ctx context.Context, token string) (Principal,
 	if err != nil {
 		return Principal{}, fmt.Errorf("reading token: %w", err)
 	}
-	now := s.now()
 	if !used.Valid || now.Sub(used.Time) >= s.touchEvery() {
 		// Best effort: a concurrent touch of the same row may conflict.
 		_, _ = s.db.ExecContext(ctx, `UPDATE ops.api_tokens SET last_used_at = ? WHERE token_id = ?`, now, tokenID)
 	}
 	p.Role, p.EmployeeID, p.Via = Role(role), emp.String, ViaToken
+	s.creds.put(hash, credEntry{p: p}, now)
 	return p, nil
 }

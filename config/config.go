@@ -226,6 +226,8 @@ type Dashboards struct {
 	MaxRows int `yaml:"max_rows"`
 	// Timeout interrupts a tile's query.
 	Timeout time.Duration `yaml:"timeout"`
+	// MaxConcurrent tile queries run at once; more wait their turn.
+	MaxConcurrent int `yaml:"max_concurrent"`
 	// LeaderboardCircle is who a viewer who does not see everyone is
 	// ranked among on employee leaderboards (name, value and rank only):
 	// team, company or self.
@@ -300,7 +302,7 @@ func Default() Config {
 		Query: Query{MaxRows: 10000, Timeout: 30 * time.Second, MaxConcurrent: 2,
 			RatePerMinute: 60, Burst: 10, HistoryKeep: 1000},
 		Dashboards: Dashboards{ReloadInterval: 2 * time.Second, MaxRows: 5000, Timeout: 10 * time.Second,
-			LeaderboardCircle: "team"},
+			MaxConcurrent: 4, LeaderboardCircle: "team"},
 		Server:    Server{MaxBody: 1 << 20},
 		Generator: Generator{Seed: 1, Days: 90, Employees: 60, Rate: 1},
 	}
@@ -540,6 +542,7 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("dashboards.reload_interval", c.Dashboards.ReloadInterval < 100*time.Millisecond, "must be at least 100ms, got %s", c.Dashboards.ReloadInterval),
 		check("dashboards.max_rows", c.Dashboards.MaxRows < 1 || c.Dashboards.MaxRows > 1_000_000, "must be between 1 and 1000000, got %d", c.Dashboards.MaxRows),
 		check("dashboards.timeout", c.Dashboards.Timeout < 100*time.Millisecond, "must be at least 100ms, got %s", c.Dashboards.Timeout),
+		check("dashboards.max_concurrent", c.Dashboards.MaxConcurrent < 1 || c.Dashboards.MaxConcurrent > 64, "must be between 1 and 64, got %d", c.Dashboards.MaxConcurrent),
 		check("dashboards.leaderboard_circle", !oneOf(c.Dashboards.LeaderboardCircle, "team", "company", "self"),
 			"must be team, company or self, got %q", c.Dashboards.LeaderboardCircle),
 	)

@@ -24,6 +24,9 @@ type Dashboards interface {
 	Current() *dashboard.Set
 }
 
+// DefaultTileTurns is TileOptions.MaxConcurrent's default.
+const DefaultTileTurns = 4
+
 // Leaderboard circles: who a viewer who does not see everyone is ranked
 // among on an employee leaderboard.
 const (
@@ -38,8 +41,14 @@ type TileOptions struct {
 	DB *sql.DB
 	// MaxRows caps a tile's rows (5000); the answer then says truncated.
 	MaxRows int
-	// Timeout interrupts a tile's query (10s).
+	// Timeout interrupts a tile's query (10s), time waiting for a turn
+	// included.
 	Timeout time.Duration
+	// MaxConcurrent tile queries run at once (DefaultTileTurns); more wait
+	// their turn.
+	// Each DuckDB query already uses every core: fifty at once only
+	// thrash, and starve ingest and the transforms of the same cores.
+	MaxConcurrent int
 	// LeaderboardCircle is who a viewer who does not see everyone sees
 	// ranked on an employee leaderboard (names, value and rank only):
 	// CircleTeam (default), CircleCompany or CircleSelf.
@@ -65,6 +74,9 @@ func (o *TileOptions) fillDefaults() {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = DefaultTileTurns
 	}
 	if o.LeaderboardCircle == "" {
 		o.LeaderboardCircle = CircleTeam
@@ -504,6 +516,16 @@ func (s *Server) runTile(ctx context.Context, r tileRequest, q dashboard.Query, 
 	if err != nil {
 		return nil, fmt.Errorf("scoping tile %s: %w", r.tile.Where(), err)
 	}
+	select {
+	case s.tileTurns <- struct{}{}: // a free turn is taken even when ctx is done
+	default:
+		select {
+		case s.tileTurns <- struct{}{}:
+		case <-ctx.Done():
+			return nil, errStatus(http.StatusServiceUnavailable, "dashboards are busy: tile %s waited %v for its turn", r.tile.ID, o.Timeout)
+		}
+	}
+	defer func() { <-s.tileTurns }()
 	res := &tileResult{grain: q.Grain, periodStart: q.PeriodStart, periodEnd: q.PeriodEnd}
 	if err := o.DB.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) FROM ops.transform_runs WHERE status = 'ok'`).
 		Scan(&res.runID); err != nil {

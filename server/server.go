@@ -104,6 +104,8 @@ type Server struct {
 	// InvalidateTiles empties both.
 	tiles  *tileCache
 	scopes scopeCache
+	// tileTurns holds a token per tile query running (Tiles.MaxConcurrent).
+	tileTurns chan struct{}
 }
 
 // New builds the server and its routes.
@@ -124,7 +126,8 @@ func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	opts.Tiles.fillDefaults()
-	s := &Server{opts: opts, echo: e, log: opts.Logger, tiles: newTileCache(opts.Tiles)}
+	s := &Server{opts: opts, echo: e, log: opts.Logger, tiles: newTileCache(opts.Tiles),
+		tileTurns: make(chan struct{}, opts.Tiles.MaxConcurrent)}
 	e.HTTPErrorHandler = s.handleError
 	s.queryRate = newRateLimiter(opts.Hardening.QueryRatePerMinute, opts.Hardening.QueryBurst, opts.Hardening.Now)
 	s.harden(e)

@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -34,6 +33,7 @@ import (
 	"time"
 
 	"github.com/pulsekpi/pulse/alert"
+	"github.com/pulsekpi/pulse/bench/internal/stream"
 	"github.com/pulsekpi/pulse/generate"
 	"github.com/pulsekpi/pulse/ingest"
 	"github.com/pulsekpi/pulse/transform"
@@ -45,22 +45,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "transformbench:", err)
 		os.Exit(1)
 	}
-}
-
-var occurredRE = regexp.MustCompile(`"occurred_at":"([^"]+)"`)
-
-func occurred(v []byte) time.Time {
-	m := occurredRE.FindSubmatch(v)
-	if m == nil {
-		return time.Time{}
-	}
-	t, _ := time.Parse(time.RFC3339Nano, string(m[1]))
-	return t
-}
-
-type msg struct {
-	topic string
-	value []byte
 }
 
 func run() error {
@@ -91,12 +75,8 @@ func run() error {
 	// The stream: history, then live events, then the freshness feed.
 	feed := *freshRate * int(freshFor.Seconds())
 	total := *events + *live + feed
-	gen := generate.New(generate.Options{Seed: 7, Now: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)})
 	start := time.Now()
-	all := make([]msg, 0, total)
-	for m := range gen.Events(total) {
-		all = append(all, msg{m.Topic, m.Value})
-	}
+	all := stream.Generate(generate.Options{Seed: 7, Now: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)}, total)
 	fmt.Printf("generated %d events in %v\n", len(all), time.Since(start).Round(time.Millisecond))
 	history, liveEvs, feedEvs := all[:*events], all[*events:*events+*live], all[*events+*live:]
 
@@ -106,7 +86,7 @@ func run() error {
 	for len(held) < *late {
 		held[rng.IntN(len(history))] = true
 	}
-	var main, lateEvs []msg
+	var main, lateEvs []stream.Msg
 	for i, m := range history {
 		if held[i] {
 			lateEvs = append(lateEvs, m)
@@ -121,12 +101,12 @@ func run() error {
 	}
 	defer w.Close()
 	start = time.Now()
-	if err := load(ctx, w, main, 200_000); err != nil {
+	if err := stream.Store(ctx, w, main, 200_000); err != nil {
 		return err
 	}
 	fmt.Printf("loaded %d events in %v\n", len(main), time.Since(start).Round(time.Millisecond))
 
-	clock := occurred(liveEvs[0].value)
+	clock := stream.Occurred(liveEvs[0].Value)
 	var mu sync.Mutex
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
@@ -213,14 +193,14 @@ func run() error {
 	if err := do("incremental, clock moved, no new events", transform.RunRequest{}); err != nil {
 		return err
 	}
-	if err := load(ctx, w, liveEvs, 200_000); err != nil {
+	if err := stream.Store(ctx, w, liveEvs, 200_000); err != nil {
 		return err
 	}
-	clock = occurred(liveEvs[len(liveEvs)-1].value)
+	clock = stream.Occurred(liveEvs[len(liveEvs)-1].Value)
 	if err := do(fmt.Sprintf("incremental after %d live events", len(liveEvs)), transform.RunRequest{}); err != nil {
 		return err
 	}
-	if err := load(ctx, w, lateEvs, 200_000); err != nil {
+	if err := stream.Store(ctx, w, lateEvs, 200_000); err != nil {
 		return err
 	}
 	advance(time.Minute)
@@ -233,34 +213,10 @@ func run() error {
 	return nil
 }
 
-func load(ctx context.Context, w *warehouse.Warehouse, ms []msg, chunk int) error {
-	by := map[string][][]byte{}
-	flush := func() error {
-		for tp, vs := range by {
-			if _, err := ingest.Load(ctx, w, tp, vs); err != nil {
-				return err
-			}
-		}
-		by = map[string][][]byte{}
-		return nil
-	}
-	n := 0
-	for _, m := range ms {
-		by[m.topic] = append(by[m.topic], m.value)
-		n++
-		if n%chunk == 0 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
-}
-
 // freshness stores feed at rate events/s in 100 ms batches, each with one
 // marker contract, while the scheduler runs; it records when each marker
 // is counted in marts.kpis_computed.
-func freshness(ctx context.Context, w *warehouse.Warehouse, tr *transform.Transformer, feed []msg, rate int, dur time.Duration,
+func freshness(ctx context.Context, w *warehouse.Warehouse, tr *transform.Transformer, feed []stream.Msg, rate int, dur time.Duration,
 	advance func(time.Duration)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -285,11 +241,11 @@ func freshness(ctx context.Context, w *warehouse.Warehouse, tr *transform.Transf
 			case <-tick.C:
 			}
 			batch := feed[i*per : (i+1)*per]
-			at := occurred(batch[len(batch)-1].value)
+			at := stream.Occurred(batch[len(batch)-1].Value)
 			advance(100 * time.Millisecond)
 			by := map[string][][]byte{"finance.events": {marker(i, at)}}
 			for _, m := range batch {
-				by[m.topic] = append(by[m.topic], m.value)
+				by[m.Topic] = append(by[m.Topic], m.Value)
 			}
 			for tp, vs := range by {
 				if _, err := ingest.Load(ctx, w, tp, vs); err != nil {

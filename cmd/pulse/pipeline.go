@@ -146,6 +146,7 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 
 		Dashboards: dash,
 		Tiles: server.TileOptions{DB: wh.DB(), MaxRows: cfg.Dashboards.MaxRows, Timeout: cfg.Dashboards.Timeout,
+			MaxConcurrent:     cfg.Dashboards.MaxConcurrent,
 			LeaderboardCircle: cfg.Dashboards.LeaderboardCircle, Location: cfg.Location(),
 			Metrics: server.NewTileMetrics(reg)},
 	})
