@@ -10,8 +10,8 @@ import (
 	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/drill"
 	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/internal/testkit"
 	"github.com/pulsekpi/pulse/transform"
-	"github.com/pulsekpi/pulse/warehouse"
 )
 
 // Hand-made cases of attribution, where a drill-down could easily blame
@@ -19,14 +19,8 @@ import (
 // reassigned ticket, a payment on an unknown contract.
 func TestAttributionAsMarts(t *testing.T) {
 	ctx := context.Background()
-	w, err := warehouse.Open(ctx, warehouse.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	ev := func(id, typ, at, data string) []byte {
-		return []byte(fmt.Sprintf(`{"event_id":%q,"event_type":%q,"occurred_at":%q,"data":%s}`, id, typ, at, data))
-	}
+	w := testkit.Warehouse(t)
+	ev := testkit.Event
 	emp := func(id, at, team string) []byte {
 		return ev("u"+id+team, "employee.upserted", at,
 			fmt.Sprintf(`{"employee_id":%q,"name":"N %s","role":"sales","team_id":%q,"active":true}`, id, id, team))
@@ -119,11 +113,9 @@ func TestAttributionAsMarts(t *testing.T) {
 	if err := tr.Close(ctx, "month", "2026-10-01", "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ingest.Load(ctx, w, "finance.events", [][]byte{
+	testkit.Load(t, w, "finance.events",
 		ev("k9", "contract.signed", "2026-10-07T09:00:00Z", `{"contract_id":"k9","customer_id":"c9","owner_id":"e1","amount":7}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	)
 	if run, err := tr.RunNow(ctx, transform.RunRequest{}); err != nil || run.Status != "ok" {
 		t.Fatalf("run: %v %+v", err, run)
 	}

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -10,13 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/auth"
 	"github.com/pulsekpi/pulse/drill"
-	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/internal/testkit"
 	"github.com/pulsekpi/pulse/server"
-	"github.com/pulsekpi/pulse/transform"
-	"github.com/pulsekpi/pulse/warehouse"
 )
 
 // The drill-down endpoints over a real warehouse: the contract's JSON, the
@@ -25,67 +21,38 @@ import (
 // 403, a teammate's event 404, as if it did not exist), a manager their
 // teams, staff everything.
 func TestDrillAPI(t *testing.T) {
-	ctx := context.Background()
-	w, err := warehouse.Open(ctx, warehouse.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	ev := func(id, typ, at, data string) []byte {
-		return []byte(fmt.Sprintf(`{"event_id":%q,"event_type":%q,"occurred_at":%q,"data":%s}`, id, typ, at, data))
-	}
+	w := testkit.Warehouse(t)
+	ev := testkit.Event
 	emp := func(id, role, team, mgr string) []byte {
 		return ev("u"+id, "employee.upserted", "2026-09-01T00:00:00Z",
 			fmt.Sprintf(`{"employee_id":%q,"name":"N %s","role":%q,"team_id":%q,"manager_id":%q,"active":true}`, id, id, role, team, mgr))
 	}
-	if _, err := ingest.Load(ctx, w, "crm.events", [][]byte{
+	testkit.Load(t, w, "crm.events",
 		emp("m1", "manager", "t0", "boss"), emp("e1", "sales", "t1", "m1"), emp("e2", "sales", "t1", "m1"),
 		emp("m2", "manager", "t0", "boss"), emp("e3", "sales", "t2", "m2"),
 		ev("v1", "followup.logged", "2026-10-03T10:00:00Z", `{"followup_id":"f1","customer_id":"c1","employee_id":"e1","channel":"visit"}`),
 		ev("v2", "followup.logged", "2026-10-04T10:00:00Z", `{"followup_id":"f2","customer_id":"c2","employee_id":"e2","channel":"phone"}`),
 		ev("v3", "followup.logged", "2026-10-03T10:00:00Z", `{"followup_id":"f3","customer_id":"c3","employee_id":"e3","channel":"visit"}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.Load(ctx, w, "finance.events", [][]byte{
+	)
+	testkit.Load(t, w, "finance.events",
 		ev("k1", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k1","customer_id":"c1","owner_id":"e1","amount":100}`),
 		ev("k1b", "contract.signed", "2026-10-20T09:00:00Z", `{"contract_id":"k1b","customer_id":"c1","owner_id":"e1","amount":40.5}`),
 		ev("k2", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k2","customer_id":"c2","owner_id":"e2","amount":150}`),
 		ev("k3", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k3","customer_id":"c3","owner_id":"e3","amount":50}`),
 		ev("p2", "payment.received", "2026-10-09T09:00:00Z", `{"payment_id":"p2","invoice_id":"i2","contract_id":"k2","amount":70}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := transform.New(w.DB(), transform.Options{Macros: alert.Statements(alert.DefaultRules()),
-		Now: func() time.Time { return time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if run, err := tr.RunNow(ctx, transform.RunRequest{}); err != nil || run.Status != "ok" {
-		t.Fatalf("run: %v %+v", err, run)
-	}
+	)
+	tr := testkit.Transform(t, w, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
 	dr, err := drill.New(w.DB(), drill.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	users := auth.NewStore(w.DB(), auth.StoreOptions{Params: auth.Params{Memory: 8 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	tokens := map[string]string{"admin": "admintok"}
-	for _, u := range []auth.User{
-		{Login: "emp1", Role: auth.RoleEmployee, EmployeeID: "e1"},
-		{Login: "mgr1", Role: auth.RoleManager, EmployeeID: "m1"},
-		{Login: "ana", Role: auth.RoleAnalyst},
-		{Login: "exec", Role: auth.RoleExecutive},
-	} {
-		u.Password = "correct horse battery"
-		if _, err := users.AddUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := users.CreateToken(ctx, u.Login, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[u.Login] = tok
-	}
+	users, tokens := testkit.Users(t, w,
+		auth.User{Login: "emp1", Role: auth.RoleEmployee, EmployeeID: "e1"},
+		auth.User{Login: "mgr1", Role: auth.RoleManager, EmployeeID: "m1"},
+		auth.User{Login: "ana", Role: auth.RoleAnalyst},
+		auth.User{Login: "exec", Role: auth.RoleExecutive},
+	)
+	tokens["admin"] = "admintok"
 	s := server.New(server.Options{AdminToken: "admintok", Warehouse: fakeWarehouse{}, Marts: tr, Transforms: tr,
 		Drill: dr, Auth: users})
 	get := func(who, path string) (int, map[string]any) {

@@ -11,11 +11,10 @@ import (
 	"time"
 
 	"github.com/pulsekpi/pulse/alert"
-	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/internal/testkit"
 	"github.com/pulsekpi/pulse/metric"
 	"github.com/pulsekpi/pulse/server"
 	"github.com/pulsekpi/pulse/transform"
-	"github.com/pulsekpi/pulse/warehouse"
 )
 
 // The KPI and scorecard endpoints over a real warehouse and transformer:
@@ -23,30 +22,20 @@ import (
 // frozen periods answered with frozen figures, and errors that say why.
 func TestKPIAndScorecardAPI(t *testing.T) {
 	ctx := context.Background()
-	w, err := warehouse.Open(ctx, warehouse.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	ev := func(id, typ, at, data string) []byte {
-		return []byte(fmt.Sprintf(`{"event_id":%q,"event_type":%q,"occurred_at":%q,"data":%s}`, id, typ, at, data))
-	}
-	if _, err := ingest.Load(ctx, w, "crm.events", [][]byte{
+	w := testkit.Warehouse(t)
+	ev := testkit.Event
+	testkit.Load(t, w, "crm.events",
 		ev("u1", "employee.upserted", "2026-09-01T00:00:00+08:00", `{"employee_id":"e1","name":"Li Wei","role":"sales","team_id":"t1","team_name":"East","active":true}`),
 		ev("u2", "employee.upserted", "2026-09-01T00:00:00+08:00", `{"employee_id":"e2","name":"Wang Fang","role":"sales","team_id":"t1","active":true}`),
 		ev("g1", "target.set", "2026-09-20T00:00:00+08:00", `{"employee_id":"e1","month":"2026-10","metric":"revenue","value":200}`),
 		ev("g2", "target.set", "2026-09-20T00:00:00+08:00", `{"employee_id":"e2","month":"2026-10","metric":"revenue","value":100}`),
 		ev("v1", "followup.logged", "2026-10-03T10:00:00+08:00", `{"followup_id":"f1","customer_id":"c1","employee_id":"e1","channel":"visit"}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.Load(ctx, w, "finance.events", [][]byte{
+	)
+	testkit.Load(t, w, "finance.events",
 		// 23:30 on 31 October in Shanghai is still October there.
 		ev("k1", "contract.signed", "2026-10-31T23:30:00+08:00", `{"contract_id":"k1","customer_id":"c1","owner_id":"e1","amount":100}`),
 		ev("k2", "contract.signed", "2026-10-05T09:00:00+08:00", `{"contract_id":"k2","customer_id":"c2","owner_id":"e2","amount":150}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	)
 	p := transform.DefaultParams()
 	p.Timezone = "Asia/Shanghai"
 	tr, err := transform.New(w.DB(), transform.Options{Params: p, Macros: alert.Statements(alert.DefaultRules()), Now: func() time.Time { return time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) }})

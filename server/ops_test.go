@@ -13,9 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/auth"
 	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/internal/testkit"
 	"github.com/pulsekpi/pulse/query"
 	"github.com/pulsekpi/pulse/server"
 	"github.com/pulsekpi/pulse/transform"
@@ -39,52 +39,27 @@ var badRaw = append(append([]byte("not json \xff\xfe "), bytes.Repeat([]byte("é
 func newOpsEnv(t *testing.T) *opsEnv {
 	t.Helper()
 	ctx := context.Background()
-	w, err := warehouse.Open(ctx, warehouse.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	ev := func(id, typ, at, data string) []byte {
-		return []byte(fmt.Sprintf(`{"event_id":%q,"event_type":%q,"occurred_at":%q,"data":%s}`, id, typ, at, data))
-	}
-	if _, err := ingest.Load(ctx, w, "crm.events", [][]byte{
+	w := testkit.Warehouse(t)
+	ev := testkit.Event
+	testkit.Load(t, w, "crm.events",
 		ev("u1", "employee.upserted", "2026-09-01T00:00:00Z", `{"employee_id":"m1","name":"M","role":"manager","team_id":"t0","manager_id":"boss","active":true}`),
 		ev("u2", "employee.upserted", "2026-09-01T00:00:00Z", `{"employee_id":"e1","name":"E","role":"sales","team_id":"t1","manager_id":"m1","active":true}`),
 		ev("v1", "followup.logged", "2026-10-03T10:00:00Z", `{"followup_id":"f1","customer_id":"c1","employee_id":"e1","channel":"visit"}`),
 		badRaw,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	)
 	if _, err := ingest.Load(ctx, w, "finance.events", [][]byte{[]byte(`{"event_id":"x"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := transform.New(w.DB(), transform.Options{Macros: alert.Statements(alert.DefaultRules()),
-		Now: func() time.Time { return time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if run, err := tr.RunNow(ctx, transform.RunRequest{}); err != nil || run.Status != "ok" {
-		t.Fatalf("run: %v %+v", err, run)
-	}
-	users := auth.NewStore(w.DB(), auth.StoreOptions{Params: auth.Params{Memory: 8 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	e := &opsEnv{w: w, db: w.DB(), users: users, tr: tr, tokens: map[string]string{"admin": "admintok"}}
-	for _, u := range []auth.User{
-		{Login: "emp1", Role: auth.RoleEmployee, EmployeeID: "e1"},
-		{Login: "mgr1", Role: auth.RoleManager, EmployeeID: "m1"},
-		{Login: "ana", Role: auth.RoleAnalyst},
-		{Login: "ana2", Role: auth.RoleAnalyst},
-		{Login: "exec", Role: auth.RoleExecutive},
-	} {
-		u.Password = "correct horse battery"
-		if _, err := users.AddUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := users.CreateToken(ctx, u.Login, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.tokens[u.Login] = tok
-	}
+	tr := testkit.Transform(t, w, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
+	users, tokens := testkit.Users(t, w,
+		auth.User{Login: "emp1", Role: auth.RoleEmployee, EmployeeID: "e1"},
+		auth.User{Login: "mgr1", Role: auth.RoleManager, EmployeeID: "m1"},
+		auth.User{Login: "ana", Role: auth.RoleAnalyst},
+		auth.User{Login: "ana2", Role: auth.RoleAnalyst},
+		auth.User{Login: "exec", Role: auth.RoleExecutive},
+	)
+	tokens["admin"] = "admintok"
+	e := &opsEnv{w: w, db: w.DB(), users: users, tr: tr, tokens: tokens}
 	return e
 }
 

@@ -11,11 +11,10 @@ import (
 
 	"github.com/pulsekpi/pulse/alert"
 	"github.com/pulsekpi/pulse/auth"
-	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/internal/testkit"
 	"github.com/pulsekpi/pulse/query"
 	"github.com/pulsekpi/pulse/server"
 	"github.com/pulsekpi/pulse/transform"
-	"github.com/pulsekpi/pulse/warehouse"
 )
 
 // Each role through the endpoints: an employee sees their own figures
@@ -23,59 +22,30 @@ import (
 // endpoints are the admin's.
 func TestRolesAndScopes(t *testing.T) {
 	ctx := context.Background()
-	w, err := warehouse.Open(ctx, warehouse.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	ev := func(id, typ, at, data string) []byte {
-		return []byte(fmt.Sprintf(`{"event_id":%q,"event_type":%q,"occurred_at":%q,"data":%s}`, id, typ, at, data))
-	}
+	w := testkit.Warehouse(t)
+	ev := testkit.Event
 	emp := func(id, role, team, mgr string) []byte {
 		return ev("u"+id, "employee.upserted", "2026-09-01T00:00:00Z",
 			fmt.Sprintf(`{"employee_id":%q,"name":"N %s","role":%q,"team_id":%q,"manager_id":%q,"active":true}`, id, id, role, team, mgr))
 	}
-	if _, err := ingest.Load(ctx, w, "crm.events", [][]byte{
+	testkit.Load(t, w, "crm.events",
 		emp("m1", "manager", "t0", "boss"), emp("e1", "sales", "t1", "m1"), emp("e2", "sales", "t1", "m1"),
 		emp("m2", "manager", "t0", "boss"), emp("e3", "sales", "t2", "m2"),
 		ev("v1", "followup.logged", "2026-10-03T10:00:00Z", `{"followup_id":"f1","customer_id":"c1","employee_id":"e1","channel":"visit"}`),
 		ev("v3", "followup.logged", "2026-10-03T10:00:00Z", `{"followup_id":"f3","customer_id":"c3","employee_id":"e3","channel":"visit"}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.Load(ctx, w, "finance.events", [][]byte{
+	)
+	testkit.Load(t, w, "finance.events",
 		ev("k1", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k1","customer_id":"c1","owner_id":"e1","amount":100}`),
 		ev("k2", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k2","customer_id":"c2","owner_id":"e2","amount":150}`),
 		ev("k3", "contract.signed", "2026-10-05T09:00:00Z", `{"contract_id":"k3","customer_id":"c3","owner_id":"e3","amount":50}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := transform.New(w.DB(), transform.Options{Macros: alert.Statements(alert.DefaultRules()),
-		Now: func() time.Time { return time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if run, err := tr.RunNow(ctx, transform.RunRequest{}); err != nil || run.Status != "ok" {
-		t.Fatalf("run: %v %+v", err, run)
-	}
-	users := auth.NewStore(w.DB(), auth.StoreOptions{Params: auth.Params{Memory: 8 << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	tokens := map[string]string{}
-	for _, u := range []auth.User{
-		{Login: "emp1", Role: auth.RoleEmployee, EmployeeID: "e1"},
-		{Login: "mgr1", Role: auth.RoleManager, EmployeeID: "m1"},
-		{Login: "ana", Role: auth.RoleAnalyst},
-		{Login: "exec", Role: auth.RoleExecutive},
-	} {
-		u.Password = "correct horse battery"
-		if _, err := users.AddUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := users.CreateToken(ctx, u.Login, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[u.Login] = tok
-	}
+	)
+	tr := testkit.Transform(t, w, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC))
+	users, tokens := testkit.Users(t, w,
+		auth.User{Login: "emp1", Role: auth.RoleEmployee, EmployeeID: "e1"},
+		auth.User{Login: "mgr1", Role: auth.RoleManager, EmployeeID: "m1"},
+		auth.User{Login: "ana", Role: auth.RoleAnalyst},
+		auth.User{Login: "exec", Role: auth.RoleExecutive},
+	)
 	qr, err := query.New(w.DB(), query.Options{})
 	if err != nil {
 		t.Fatal(err)
