@@ -72,6 +72,7 @@ var Params = map[string]string{
 	"period_start":       "DATE: first day of the selected period",
 	"period_end":         "DATE: first day after the selected period",
 	"prev_period_start":  "DATE: first day of the period before",
+	"prev_period_cut":    "DATE: as far into the period before as today is into the selected one (exclusive); period_start once the selected period is over",
 	"team_id":            "VARCHAR, NULL for all teams",
 	"employee_id":        "VARCHAR, NULL for everyone",
 	"lang":               "VARCHAR: en or zh-CN, the viewer's language",
@@ -83,7 +84,7 @@ var Params = map[string]string{
 // paramFilter is the filter a parameter needs on the dashboard.
 var paramFilter = map[string]string{
 	"grain": "period", "period_start": "period", "period_end": "period", "prev_period_start": "period",
-	"team_id": "team", "employee_id": "employee",
+	"prev_period_cut": "period", "team_id": "team", "employee_id": "employee",
 }
 
 func isScopeParam(p string) bool { return strings.HasPrefix(p, "scope_") }

@@ -112,6 +112,8 @@ func (t *Tile) Render(v Values, now time.Time) (Query, error) {
 			val = q.PeriodEnd
 		case "prev_period_start":
 			val = AddPeriods(grain, q.PeriodStart, -1)
+		case "prev_period_cut":
+			val = PrevPeriodCut(grain, q.PeriodStart, now)
 		case "team_id":
 			val = nullable(team)
 		case "employee_id":
@@ -124,6 +126,26 @@ func (t *Tile) Render(v Values, now time.Time) (Query, error) {
 		q.Args = append(q.Args, sql.Named(p, val))
 	}
 	return q, nil
+}
+
+// PrevPeriodCut is where the period before start's stops counting when it
+// is compared with the period at start, like for like: while that period
+// is under way (now, in the business time zone, falls in it), as many
+// days into the period before as today is into this one, today included
+// and never past its end; otherwise the whole period before (its end,
+// which is start). Early in a month, a month-to-date figure is then set
+// against the same days of the month before, not the whole of it.
+func PrevPeriodCut(grain string, start, now time.Time) time.Time {
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	end := AddPeriods(grain, start, 1)
+	if today.Before(start) || !today.Before(end) {
+		return start
+	}
+	days := int(today.Sub(start).Hours()/24) + 1
+	if cut := AddPeriods(grain, start, -1).AddDate(0, 0, days); cut.Before(start) {
+		return cut
+	}
+	return start
 }
 
 // ErrNeedsEmployee: the dashboard is about one employee and none was given

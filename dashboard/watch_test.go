@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -135,8 +136,9 @@ func TestRenderAndScope(t *testing.T) {
 	if q.PeriodStart != time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) || q.PeriodEnd != time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC) {
 		t.Errorf("quarter of %s: [%s, %s)", now, q.PeriodStart, q.PeriodEnd)
 	}
-	if len(q.Args) != 4 {
-		t.Errorf("args %v, want grain, period_start, prev_period_start, team_id", q.Args)
+	// 44 days into the quarter: the same 44 days of the quarter before.
+	if len(q.Args) != 5 || q.Args[3].(sql.NamedArg).Value != time.Date(2026, 2, 14, 0, 0, 0, 0, time.UTC) {
+		t.Errorf("args %v, want grain, period_start, prev_period_start, prev_period_cut (2026-02-14), team_id", q.Args)
 	}
 	if _, err := set.Render("executive", "revenue", dashboard.Values{Grain: "day"}, now); err == nil {
 		t.Error("a grain the dashboard does not offer was accepted")

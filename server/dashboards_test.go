@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -576,6 +577,7 @@ func TestDashboardAPI(t *testing.T) {
 		if rec := do("emp", "/api/dashboards/sales/tiles/people?"+dashPeriod+"&team="+mgrTeam); rec.Code != http.StatusForbidden {
 			t.Errorf("employee asking for their team's table: %d, want 403", rec.Code)
 		}
+
 	})
 
 	t.Run("leaderboard", func(t *testing.T) {
@@ -772,6 +774,38 @@ func TestDashboardAPI(t *testing.T) {
 		for _, name := range []string{"pulse_dashboard_tile_seconds", "pulse_dashboard_tile_cache_hits_total", "pulse_dashboard_tile_cache_misses_total"} {
 			if !found[name] {
 				t.Errorf("metric %s not registered", name)
+			}
+		}
+	})
+
+	// A figure's previous value, like for like, counted from the contracts
+	// themselves: on Thursday 2 April the week of 30 March is 4 days old,
+	// so it is set against 23-26 March; the week of 23 March is over, so
+	// against the whole week before.
+	t.Run("previous period to date", func(t *testing.T) {
+		thursday := time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)
+		s2 := server.New(server.Options{AdminToken: "admintok", Warehouse: fakeWarehouse{}, Auth: f.users, Dashboards: src,
+			Tiles: server.TileOptions{DB: f.db, Now: func() time.Time { return thursday }}})
+		for _, c := range []struct{ period, from, to string }{
+			{"2026-03-30", "2026-03-23", "2026-03-27"},
+			{"2026-03-23", "2026-03-16", "2026-03-23"},
+		} {
+			var want float64
+			if err := f.db.QueryRow(`SELECT coalesce(sum(amount), 0) FROM staging.contracts
+				WHERE local_date >= CAST(? AS DATE) AND local_date < CAST(? AS DATE)`, c.from, c.to).Scan(&want); err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodGet, "/api/dashboards/executive/tiles/revenue?grain=week&period="+c.period, nil)
+			req.Header.Set("Authorization", "Bearer admintok")
+			rec := httptest.NewRecorder()
+			s2.Handler().ServeHTTP(rec, req)
+			var fig tileAnswer
+			if err := json.Unmarshal(rec.Body.Bytes(), &fig); err != nil || len(fig.Rows) != 1 {
+				t.Fatalf("revenue figure for the week of %s: %d %s", c.period, rec.Code, rec.Body)
+			}
+			got, _ := fig.Rows[0][fig.col("previous")].(float64)
+			if want == 0 || math.Abs(got-want) > 0.005 {
+				t.Errorf("week of %s: previous %v, want %v (contracts of [%s, %s))", c.period, got, want, c.from, c.to)
 			}
 		}
 	})
