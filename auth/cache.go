@@ -17,6 +17,9 @@ type credCache struct {
 
 	mu sync.Mutex
 	m  map[string]credEntry // by the credential's SHA-256
+	// gen counts the drops: a lookup that read the database before one
+	// must not put back what the drop removed.
+	gen uint64
 }
 
 type credEntry struct {
@@ -28,25 +31,28 @@ type credEntry struct {
 // maxCached bounds the cache: past it, it starts afresh.
 const maxCached = 10_000
 
-func (c *credCache) get(hash string, now time.Time) (credEntry, bool) {
-	if c.ttl <= 0 {
-		return credEntry{}, false
-	}
+// get returns the entry while it is fresh, and the generation to hand to
+// put after reading the database on a miss.
+func (c *credCache) get(hash string, now time.Time) (credEntry, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[hash]
-	if !ok || !now.Before(e.until) {
-		return credEntry{}, false
+	if c.ttl <= 0 || !ok || !now.Before(e.until) {
+		return credEntry{}, c.gen, false
 	}
-	return e, true
+	return e, c.gen, true
 }
 
-func (c *credCache) put(hash string, e credEntry, now time.Time) {
+// put keeps e unless a drop happened since get gave gen.
+func (c *credCache) put(hash string, e credEntry, now time.Time, gen uint64) {
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.m == nil || len(c.m) >= maxCached {
 		c.m = map[string]credEntry{}
 	}
@@ -57,11 +63,13 @@ func (c *credCache) put(hash string, e credEntry, now time.Time) {
 func (c *credCache) drop(hash string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	delete(c.m, hash)
 }
 
 func (c *credCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	c.m = nil
 }

@@ -69,7 +69,8 @@ func (s *Store) GetSession(ctx context.Context, token string) (Session, error) {
 	}
 	hash, now := sha256Hex(token), s.now()
 	// A session believed from the cache still ends on time.
-	if e, ok := s.creds.get(hash, now); ok && now.Before(e.sess.ExpiresAt) && now.Sub(e.sess.LastSeenAt) < s.opts.IdleTimeout {
+	e, gen, ok := s.creds.get(hash, now)
+	if ok && now.Before(e.sess.ExpiresAt) && now.Sub(e.sess.LastSeenAt) < s.opts.IdleTimeout {
 		return e.sess, nil
 	}
 	var sess Session
@@ -97,7 +98,7 @@ func (s *Store) GetSession(ctx context.Context, token string) (Session, error) {
 	}
 	sess.Role, sess.EmployeeID, sess.Via = Role(role), emp.String, ViaSession
 	sess.CSRFToken = csrfToken(token)
-	s.creds.put(hash, credEntry{p: sess.Principal, sess: sess}, now)
+	s.creds.put(hash, credEntry{p: sess.Principal, sess: sess}, now, gen)
 	return sess, nil
 }
 
@@ -105,7 +106,9 @@ func (s *Store) GetSession(ctx context.Context, token string) (Session, error) {
 // does not exist is not an error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	hash := sha256Hex(token)
-	s.creds.drop(hash)
+	// Dropped after the delete: a lookup that read the row before it
+	// cannot put it back (the drop moves the generation on).
+	defer s.creds.drop(hash)
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM ops.sessions WHERE session_hash = ?`, hash); err != nil {
 		return fmt.Errorf("deleting session: %w", err)
 	}

@@ -503,7 +503,8 @@ func (s *Store) AuthenticateToken(ctx context.Context, token string) (Principal,
 		return Principal{}, ErrBadToken
 	}
 	hash, now := sha256Hex(token), s.now()
-	if e, ok := s.creds.get(hash, now); ok {
+	e, gen, ok := s.creds.get(hash, now)
+	if ok {
 		return e.p, nil
 	}
 	var p Principal
@@ -526,6 +527,6 @@ func (s *Store) AuthenticateToken(ctx context.Context, token string) (Principal,
 		_, _ = s.db.ExecContext(ctx, `UPDATE ops.api_tokens SET last_used_at = ? WHERE token_id = ?`, now, tokenID)
 	}
 	p.Role, p.EmployeeID, p.Via = Role(role), emp.String, ViaToken
-	s.creds.put(hash, credEntry{p: p}, now)
+	s.creds.put(hash, credEntry{p: p}, now, gen)
 	return p, nil
 }
