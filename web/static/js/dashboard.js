@@ -213,6 +213,14 @@ function lowerIsBetter(def, col) {
   return /rank|alert|firing|fired|refus|overdue|churn|late|lag|backfill|burst|breach|complaint|reopen|gap|stale|error|fail|cost|response|cycle/.test(s);
 }
 
+// previousText names what the figure is compared with: the tile's own
+// label for its previous column when it has one ("Same days of the
+// previous period"), else the whole previous period.
+function previousText(col, v) {
+  const label = col?.label;
+  return label && label !== col.name ? t('figure.vs_labelled', { v, label }) : t('figure.vs_previous', { v });
+}
+
 function figure({ res, cols, rows, idx, def, section }) {
   const row = rows[0];
   const vcol = cols[idx.value];
@@ -243,7 +251,7 @@ function figure({ res, cols, rows, idx, def, section }) {
     const arrow = dir > 0 ? '▲' : dir < 0 ? '▼' : '■';
     box.append(el('div', { class: 'figure-change ' + (good > 0 ? 'good' : good < 0 ? 'bad' : 'flat'), 'data-direction': dir > 0 ? 'up' : dir < 0 ? 'down' : 'flat' },
       el('span', { class: 'arrow', 'aria-hidden': 'true' }, arrow), ' ', change,
-      el('span', { class: 'muted' }, ' ' + t('figure.vs_previous', { v: formatValue(prev, fmt) }))));
+      el('span', { class: 'muted' }, ' ' + previousText(cols[idx.previous], formatValue(prev, fmt)))));
   }
   const target = idx.target !== undefined ? row[idx.target] : null;
   if (target !== null && target !== undefined) {
