@@ -22,6 +22,7 @@ import (
 	"github.com/pulsekpi/pulse/auth"
 	"github.com/pulsekpi/pulse/dashboard"
 	"github.com/pulsekpi/pulse/dashboards"
+	"github.com/pulsekpi/pulse/metric"
 	"github.com/pulsekpi/pulse/server"
 	"github.com/pulsekpi/pulse/warehouse"
 	"github.com/pulsekpi/pulse/web"
@@ -444,6 +445,9 @@ func TestCatalogueComplete(t *testing.T) {
 	}
 	for _, s := range []string{"pending", "firing", "resolved"} {
 		used["state."+s] = true
+	}
+	for _, k := range metric.KPIs() { // the drill-down page names its KPI
+		used["kpi."+k] = true
 	}
 	if len(used) < 100 {
 		t.Fatalf("found only %d keys in use: the scan is broken", len(used))

@@ -18,7 +18,9 @@ async function start() {
     api.delete('label');
     api.delete('format');
     const res = await get('/api/drill?' + api);
-    const kpiName = q.get('label') || (res.kpi_label && (res.kpi_label[lang] || res.kpi_label.en)) || res.kpi;
+    // The KPI's own name: a link's label could say anything.
+    const named = t('kpi.' + res.kpi);
+    const kpiName = named !== 'kpi.' + res.kpi ? named : q.get('label') || res.kpi;
     document.getElementById('drill-title').textContent = t('drill.heading', { kpi: kpiName });
     const subject = res.subject?.type === 'company' || !res.subject?.id
       ? t('drill.company') : `${res.subject.name || res.subject.id} (${t('subject.' + res.subject.type)})`;
