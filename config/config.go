@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ type Config struct {
 	Alerts     Alerts     `yaml:"alerts"`
 	Query      Query      `yaml:"query"`
 	Dashboards Dashboards `yaml:"dashboards"`
+	Backup     Backup     `yaml:"backup"`
 
 	Server Server `yaml:"server"`
 
@@ -232,6 +234,14 @@ type Dashboards struct {
 	// ranked among on employee leaderboards (name, value and rank only):
 	// team, company or self.
 	LeaderboardCircle string `yaml:"leaderboard_circle"`
+}
+
+// Backup configures POST /api/admin/backup (pulse backup).
+type Backup struct {
+	// Dir is the folder backups are written into, each as a folder
+	// directly inside it; "" turns backups off (the endpoint answers 503).
+	// An admin's request can name a backup, never a place outside Dir.
+	Dir string `yaml:"dir"`
 }
 
 // Generator configures `pulse generate` and the demo's generator.
@@ -543,6 +553,9 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("dashboards.max_rows", c.Dashboards.MaxRows < 1 || c.Dashboards.MaxRows > 1_000_000, "must be between 1 and 1000000, got %d", c.Dashboards.MaxRows),
 		check("dashboards.timeout", c.Dashboards.Timeout < 100*time.Millisecond, "must be at least 100ms, got %s", c.Dashboards.Timeout),
 		check("dashboards.max_concurrent", c.Dashboards.MaxConcurrent < 1 || c.Dashboards.MaxConcurrent > 64, "must be between 1 and 64, got %d", c.Dashboards.MaxConcurrent),
+		check("backup.dir", c.Backup.Dir != "" && !filepath.IsAbs(c.Backup.Dir), "must be an absolute path, got %q", c.Backup.Dir),
+		check("backup.dir", c.Backup.Dir != "" && c.Data != "" && pathWithin(c.Backup.Dir, c.Data),
+			"must not be inside the data folder %q (a backup beside the database is lost with it)", c.Data),
 		check("dashboards.leaderboard_circle", !oneOf(c.Dashboards.LeaderboardCircle, "team", "company", "self"),
 			"must be team, company or self, got %q", c.Dashboards.LeaderboardCircle),
 	)
@@ -564,6 +577,16 @@ func isCIDROrIP(s string) bool {
 		return true
 	}
 	return net.ParseIP(s) != nil
+}
+
+// pathWithin reports whether path is dir or inside it.
+func pathWithin(path, dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(abs, filepath.Clean(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 func fileExists(path string) bool {

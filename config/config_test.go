@@ -280,6 +280,7 @@ func TestEnvErrors(t *testing.T) {
 		{"PULSE_DASHBOARDS_TIMEOUT=1ms", "PULSE_DASHBOARDS_TIMEOUT", "at least 100ms"},
 		{"PULSE_DASHBOARDS_RELOAD_INTERVAL=0s", "PULSE_DASHBOARDS_RELOAD_INTERVAL", "at least 100ms"},
 		{"PULSE_DASHBOARDS_LEADERBOARD_CIRCLE=world", "PULSE_DASHBOARDS_LEADERBOARD_CIRCLE", "team, company or self"},
+		{"PULSE_BACKUP_DIR=backups", "PULSE_BACKUP_DIR", "absolute path"},
 	} {
 		for _, file := range []string{"", "testdata/good.yaml"} {
 			_, err := Load(file, []string{tt.env})
@@ -416,6 +417,22 @@ func TestValidateReportsAll(t *testing.T) {
 	}
 	if want := []string{"log_level:1", "ingest.consumers:3", "warehouse.threads:5"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// TestBackupDirOutsideData: a backup folder inside the data folder is
+// refused (losing the disk would lose both).
+func TestBackupDirOutsideData(t *testing.T) {
+	data := t.TempDir()
+	cfg := Default()
+	cfg.Data = data
+	cfg.Backup.Dir = filepath.Join(data, "backups")
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "backup.dir") {
+		t.Errorf("inside the data folder: %v", err)
+	}
+	cfg.Backup.Dir = filepath.Join(filepath.Dir(data), "elsewhere")
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("outside the data folder: %v", err)
 	}
 }
 

@@ -80,6 +80,11 @@ type Options struct {
 	// (default DefaultHistoryKeep); older ones are trimmed.
 	HistoryKeep int
 	Hardening   Hardening
+
+	// Backup writes backups for POST /api/admin/backup, into folders
+	// inside BackupDir; either unset: the endpoint answers 503.
+	Backup    Backuper
+	BackupDir string
 }
 
 // Web mounts the browser pages. Its routes must stay outside /api,
@@ -158,6 +163,7 @@ func New(opts Options) *Server {
 	silencers := requireRole(opts.Auth, auth.RoleAdmin, auth.RoleExecutive, auth.RoleAnalyst, auth.RoleManager)
 	api.GET("/ingest/status", s.ingestStatus, staff)
 	api.POST("/transforms/run", s.runTransforms, admin)
+	api.POST("/admin/backup", s.backup, admin)
 	api.GET("/kpis", s.kpis)
 	api.GET("/scorecards", s.scorecards)
 	api.GET("/periods/closed", s.closedPeriods)

@@ -46,6 +46,8 @@ func commands() map[string]command {
 		"broker":   {"the embedded Kafka-protocol broker alone (--port, default 9092)", runBroker},
 		"generate": {"the event generator: to Kafka (--brokers) or to JSON-lines files (--out)", runGenerate},
 		"load":     {"publish events from JSON-lines files to Kafka", runLoad},
+		"backup":   {"ask a running Pulse for a backup: --server URL [--token T] [--name NAME] (into its backup.dir)", runBackup},
+		"restore":  {"make a new database from a backup: --from DIR --data DIR; run while Pulse is stopped", runRestore},
 		"users":    {"manage users, roles and API tokens (add, list, remove, passwd, token, tokens, revoke); run while Pulse is stopped", runUsers},
 	}
 }

@@ -141,6 +141,8 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 
 		Ops:         wh.DB(),
 		HistoryKeep: cfg.Query.HistoryKeep,
+		Backup:      wh,
+		BackupDir:   cfg.Backup.Dir,
 		Hardening: server.Hardening{TrustedProxies: cfg.Server.TrustedProxies, MaxBody: int64(cfg.Server.MaxBody),
 			QueryRatePerMinute: cfg.Query.RatePerMinute, QueryBurst: cfg.Query.Burst},
 
