@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -25,7 +26,12 @@ type Options struct {
 	// SASLUsers, when given, make the broker require SASL authentication
 	// (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512), as managed clusters do.
 	SASLUsers []SASLUser
-	Logger    *slog.Logger
+	// Listen, when set, replaces net.Listen for the broker's listener. The
+	// broker names its listener's Addr() in metadata, so a listener that
+	// reports another address (a proxy in front of it) makes clients
+	// connect there: the fault tests cut connections that way.
+	Listen func(network, address string) (net.Listener, error)
+	Logger *slog.Logger
 }
 
 // SASLUser is one user the broker accepts.
@@ -69,6 +75,9 @@ func Start(opts Options) (*Broker, error) {
 	}
 	if os.Getenv("PULSE_KFAKE_LOG") != "" {
 		kopts = append(kopts, kfake.WithLogger(kfake.BasicLogger(os.Stderr, kfake.LogLevelDebug)))
+	}
+	if opts.Listen != nil {
+		kopts = append(kopts, kfake.ListenFn(opts.Listen))
 	}
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))

@@ -188,6 +188,15 @@ func New(db *sql.DB, opts Options) (*Transformer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A run is recorded as running when it starts and updated when it
+	// ends; a process that died under it (killed, crashed, power cut) left
+	// it running for ever. One process writes the database and its runs
+	// start after New, so any such run was interrupted: say so (the next
+	// run rebuilds every model, as after any run that did not succeed).
+	if _, err := db.ExecContext(ctx, `UPDATE ops.transform_runs SET status = 'failed', finished_at = now(),
+		error = 'interrupted: Pulse stopped during the run' WHERE status = 'running'`); err != nil {
+		return nil, fmt.Errorf("closing interrupted transform runs: %w", err)
+	}
 	params := opts.Params.Statements()
 	h := sha256.New()
 	for _, s := range params {

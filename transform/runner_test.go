@@ -747,3 +747,44 @@ func TestStopWaitsForTheRunInProgress(t *testing.T) {
 		t.Errorf("RunNow after Stop: %v", err)
 	}
 }
+
+// TestInterruptedRunIsClosedAtStart: a process killed during a run leaves
+// the run recorded as running (the chaos suite's SIGKILL mid-transform
+// found runs "running" for ever). The next process's transformer records
+// it as failed, interrupted, and its first run rebuilds every model.
+func TestInterruptedRunIsClosedAtStart(t *testing.T) {
+	w := openWarehouse(t)
+	fsys := models(map[string]string{"staging/logins.sql": `SELECT count(*) AS n FROM raw.user_login WHERE ingested_at <= pulse_cut()`})
+	load(t, w, login("E1", ""))
+	tr, err := transform.New(w.DB(), transform.Options{Models: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := tr.RunNow(context.Background(), transform.RunRequest{})
+	if err != nil || first.Status != "ok" {
+		t.Fatalf("first run: %v %+v", err, first)
+	}
+	// What a run leaves when its process dies under it: the row inserted
+	// at its start, never updated.
+	if _, err := w.DB().Exec(`INSERT INTO ops.transform_runs (run_id, started_at, status, full_rebuild, as_of, cut, prev_cut, models_hash, params_hash)
+		SELECT run_id + 1, now(), 'running', false, now(), cut, cut, models_hash, params_hash FROM ops.transform_runs WHERE run_id = ?`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The process restarts.
+	tr, err = transform.New(w.DB(), transform.Options{Models: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, w, `SELECT count(*) FROM ops.transform_runs WHERE status = 'running'`); n != 0 {
+		t.Errorf("%d runs still recorded as running after a restart", n)
+	}
+	if n := queryInt(t, w, fmt.Sprintf(`SELECT count(*) FROM ops.transform_runs WHERE run_id = %d AND status = 'failed'
+		AND finished_at IS NOT NULL AND error LIKE 'interrupted%%'`, first.ID+1)); n != 1 {
+		t.Errorf("the interrupted run is not recorded as failed, interrupted")
+	}
+	next, err := tr.RunNow(context.Background(), transform.RunRequest{})
+	if err != nil || next.Status != "ok" || !next.Full || next.ID != first.ID+2 {
+		t.Errorf("the run after the interrupted one: %v, status %s, full %v, id %d (want ok, a full rebuild, id %d)",
+			err, next.Status, next.Full, next.ID, first.ID+2)
+	}
+}
