@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,9 +24,12 @@ const (
 	faultCut           = "cut"               // every broker connection cut for a few seconds; no restart
 	faultPoison        = "poison"            // messages that must be refused (and an unknown type)
 	faultKillTransform = "sigkill-transform" // SIGKILL during a transform run, restart, a run must succeed
+	faultRebalance     = "rebalance"         // a foreign member joins Pulse's group, holds partitions, leaves; no restart
+	faultAlertDelivery = "alert-delivery"    // SIGKILL while the webhook receiver hangs (or fails), restart, receiver recovers
+	faultDiskFull      = "disk-full"         // the data folder's tmpfs filled until ENOSPC, then freed; no restart
 )
 
-var faults = []string{faultKill, faultTerm, faultCut, faultPoison, faultKillTransform}
+var faults = []string{faultKill, faultTerm, faultCut, faultPoison, faultKillTransform, faultRebalance, faultAlertDelivery, faultDiskFull}
 
 const (
 	termWait  = 30 * time.Second // a graceful stop must end within this
@@ -44,11 +49,20 @@ func TestChaos(t *testing.T) {
 		seed = time.Now().UnixNano()
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	dir := t.TempDir()
+	kinds := selectedFaults(t)
+	// The data folder on a tmpfs of its own, which the disk-full rounds
+	// fill; where mounting is not permitted, those rounds are left out.
+	dsk, err := mountDisk(t, filepath.Join(dir, "data"))
+	if err != nil {
+		t.Logf("no disk-full rounds: cannot mount a tmpfs on the data folder (%v)", err)
+		kinds = slices.DeleteFunc(kinds, func(f string) bool { return f == faultDiskFull })
+	}
 	if n == 0 {
-		plan = faults // short mode: one round of each
+		plan = kinds // short mode: one round of each
 	} else {
 		for len(plan) < n { // every fault once per cycle, in random order
-			cycle := append([]string(nil), faults...)
+			cycle := append([]string(nil), kinds...)
 			rng.Shuffle(len(cycle), func(i, j int) { cycle[i], cycle[j] = cycle[j], cycle[i] })
 			plan = append(plan, cycle...)
 		}
@@ -58,8 +72,9 @@ func TestChaos(t *testing.T) {
 	began := time.Now()
 
 	c := startCluster(t)
-	dir := t.TempDir()
+	hk := startHook(t)
 	p := newPulse(t, dir, c.px.addr())
+	p.config = alertConfig(t, dir, hk)
 	p.start()
 	p.waitReady(readyWait)
 
@@ -81,6 +96,10 @@ func TestChaos(t *testing.T) {
 	var stats struct {
 		kills, killsMidRun, terms, cuts, cutConns int
 		termMax                                   time.Duration
+		rebalances, foreignPartitions             int
+		deliveryKills, inFlightAtKill             int
+		diskFulls                                 int
+		fillerBytes                               int64
 	}
 	for r, fault := range plan {
 		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond) // let ingest work
@@ -174,6 +193,35 @@ func TestChaos(t *testing.T) {
 			if run.Status != transform.StatusOK {
 				t.Errorf("round %d (%s): transform run %d after restart: %s (%s)", r+1, fault, run.ID, run.Status, run.Error)
 			}
+
+		case faultRebalance:
+			starts := p.starts
+			held := rebalance(t, r+1, c, p, time.Duration(2000+rng.IntN(2000))*time.Millisecond)
+			stats.rebalances++
+			stats.foreignPartitions += len(held)
+			if p.starts != starts {
+				t.Fatalf("round %d (%s): pulse was restarted", r+1, fault)
+			}
+			// The same process takes the partitions back (caught up below).
+
+		case faultAlertDelivery:
+			mode := hookHang
+			if rng.IntN(3) == 0 {
+				mode = hookFail
+			}
+			n := alertDelivery(t, r+1, p, hk, mode, time.Duration(rng.IntN(300))*time.Millisecond)
+			stats.kills++
+			stats.deliveryKills++
+			stats.inFlightAtKill += n
+			t.Logf("round %d (%s): receiver in %q mode; %d requests hanging or refused at the kill", r+1, fault, mode, n)
+
+		case faultDiskFull:
+			starts := p.starts
+			stats.fillerBytes += diskFull(t, r+1, p, dsk, time.Duration(3000+rng.IntN(2000))*time.Millisecond)
+			stats.diskFulls++
+			if p.starts != starts {
+				t.Fatalf("round %d (%s): pulse was restarted", r+1, fault)
+			}
 		}
 		// Whatever the fault, ingest goes on: the warehouse reaches what the
 		// broker held at the end of the round while the producer goes on.
@@ -204,6 +252,10 @@ func TestChaos(t *testing.T) {
 	if lastRun.Status != transform.StatusOK {
 		t.Errorf("the last transform run %d: %s (%s)", lastRun.ID, lastRun.Status, lastRun.Error)
 	}
+	// What the last run queued reaches the (recovered) receiver.
+	if left := p.waitDelivered(30 * time.Second); left > 0 {
+		t.Errorf("%d notifications still pending 30 s after the last run", left)
+	}
 	took, err := p.term(termWait)
 	if err != nil {
 		t.Fatalf("final stop: %v", err)
@@ -219,10 +271,16 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("opening the warehouse read-only: %v", err)
 	}
 	r := check(t, db, ids, poisons, hwm)
+	a := checkAlerts(t, db, hk, p.kills)
 	t.Logf("%d rounds in %s: %d events produced, %d stored, %d duplicates stored, %d lost, %d Kafka-level duplicates skipped; "+
 		"%d poison messages (%d refused); %d kills (%d under a transform run), %d graceful stops (longest %.1fs), %d cuts (%d connections)",
 		len(plan), time.Since(began).Round(time.Second), len(ids), r.stored, r.doubled, r.lost, r.skipped,
 		len(poisons), r.refused, stats.kills, stats.killsMidRun, stats.terms+1, stats.termMax.Seconds(), stats.cuts, stats.cutConns)
+	t.Logf("%d rebalances (%d partitions held by the foreign member); %d kills during alert delivery (%d requests in flight); "+
+		"%d disk-full rounds (%.1f MiB of filler); notifications: %d queued, %d sent, %d dropped, %d failed, %d pending; "+
+		"the receiver accepted %d, %d duplicates (%d more across a kill after acceptance, the window docs/alerts.md names)",
+		stats.rebalances, stats.foreignPartitions, stats.deliveryKills, stats.inFlightAtKill, stats.diskFulls, float64(stats.fillerBytes)/(1<<20),
+		a.notifications, a.sent, a.dropped, a.failed, a.pending, a.accepted, a.duplicates, a.excused)
 
 	if t.Failed() {
 		return

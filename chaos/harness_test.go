@@ -236,6 +236,8 @@ type pulse struct {
 	addr    string
 	brokers string
 	logPath string
+	config  string      // --config file, if any
+	kills   []time.Time // when each SIGKILL was sent
 
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -270,7 +272,11 @@ func (p *pulse) start() {
 	}
 	p.starts++
 	fmt.Fprintf(logf, "=== start %d at %s\n", p.starts, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(pulseBin, "run", "--brokers", p.brokers, "--data", p.dataDir, "--addr", p.addr, "--log-level", "info")
+	args := []string{"run", "--brokers", p.brokers, "--data", p.dataDir, "--addr", p.addr, "--log-level", "info"}
+	if p.config != "" {
+		args = append(args, "--config", p.config)
+	}
+	cmd := exec.Command(pulseBin, args...)
 	cmd.Env = append(withoutPulseVars(os.Environ()),
 		"PULSE_ADMIN_TOKEN="+token,
 		"PULSE_INGEST_FLUSH_INTERVAL=50ms",
@@ -316,6 +322,7 @@ func (p *pulse) checkAlive(when string) {
 func (p *pulse) kill() {
 	p.t.Helper()
 	p.checkAlive("before SIGKILL")
+	p.kills = append(p.kills, time.Now())
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		p.t.Fatalf("SIGKILL: %v", err)
 	}
@@ -375,6 +382,7 @@ type status struct {
 		Problem      string `json:"problem"`
 	} `json:"partitions"`
 	BrokerError string `json:"broker_error"`
+	StoreError  string `json:"store_error"`
 }
 
 func (s status) stored() map[tp]int64 {

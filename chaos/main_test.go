@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -14,7 +16,23 @@ var (
 	roundsFlag = flag.Int("chaos.rounds", 0, "fault rounds (long mode); 0 means $PULSE_CHAOS_ROUNDS, else the short mode's one round of each fault")
 	seedFlag   = flag.Int64("chaos.seed", 0, "random seed of the rounds (0: from the clock; the seed is logged)")
 	rateFlag   = flag.Int("chaos.rate", 2000, "events produced per second while the rounds run")
+	faultsFlag = flag.String("chaos.faults", "", "comma-separated fault kinds to run (default: all)")
 )
+
+// selectedFaults are the fault kinds of -chaos.faults, else all.
+func selectedFaults(t *testing.T) []string {
+	if *faultsFlag == "" {
+		return append([]string(nil), faults...)
+	}
+	var out []string
+	for _, f := range strings.Split(*faultsFlag, ",") {
+		if !slices.Contains(faults, f) {
+			t.Fatalf("-chaos.faults: %q is not one of %v", f, faults)
+		}
+		out = append(out, f)
+	}
+	return out
+}
 
 // pulseBin is the binary under test: $PULSE_E2E_BINARY, or built by
 // TestMain into a temporary folder.

@@ -127,12 +127,32 @@ type Ingest struct {
 	opts   Options
 	log    *slog.Logger
 	joined atomic.Int32
+	// storeErr is set while storing a batch fails, nil once one succeeds.
+	storeErr atomic.Pointer[storeFailure]
 }
 
 // New returns an Ingest that stores into store.
 func New(store Store, opts Options) *Ingest {
 	opts.defaults()
 	return &Ingest{store: store, opts: opts, log: opts.Logger}
+}
+
+// storeFailure is a batch that cannot be stored: since when, the latest
+// error.
+type storeFailure struct {
+	since time.Time
+	err   string
+}
+
+// StoreError says why batches cannot be stored right now (the disk full,
+// say), or "" while they can: the consumers keep retrying, nothing is
+// skipped, and ingest resumes by itself once a store succeeds.
+func (in *Ingest) StoreError() string {
+	f := in.storeErr.Load()
+	if f == nil {
+		return ""
+	}
+	return fmt.Sprintf("storing batches fails since %s (retrying): %s", f.since.UTC().Format(time.RFC3339), f.err)
 }
 
 // Ready reports whether every consumer has joined the group once.
@@ -334,8 +354,14 @@ func (c *consumer) store(ctx context.Context, p *pending) (warehouse.Result, err
 		// Not ctx: a store under way at shutdown must finish, not be cut.
 		res, err := c.in.store.Store(context.WithoutCancel(ctx), p.batch)
 		if err == nil {
+			c.in.storeErr.Store(nil)
 			return res, nil
 		}
+		since := time.Now()
+		if f := c.in.storeErr.Load(); f != nil {
+			since = f.since
+		}
+		c.in.storeErr.Store(&storeFailure{since: since, err: err.Error()})
 		if errors.Is(err, warehouse.ErrClosed) || ctx.Err() != nil {
 			return res, fmt.Errorf("stopping with a batch of %d messages not stored (they will be read again from the stored offsets): %w", p.rows, err)
 		}

@@ -31,7 +31,9 @@ type PartitionStatus struct {
 type Status struct {
 	Partitions  []PartitionStatus `json:"partitions"`
 	BrokerError string            `json:"broker_error,omitempty"`
-	Ready       bool              `json:"consumers_joined"`
+	// StoreError says why batches cannot be stored now (see StoreError).
+	StoreError string `json:"store_error,omitempty"`
+	Ready      bool   `json:"consumers_joined"`
 }
 
 // Status combines the warehouse's offsets with the brokers' high-water
@@ -41,7 +43,7 @@ func (in *Ingest) Status(ctx context.Context, stats StatsReader) (Status, error)
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{Ready: in.Ready()}
+	st := Status{Ready: in.Ready(), StoreError: in.StoreError()}
 	byTP := map[warehouse.TopicPartition]*PartitionStatus{}
 	for _, s := range stored {
 		byTP[warehouse.TopicPartition{Topic: s.Topic, Partition: s.Partition}] = &PartitionStatus{PartitionStats: s}

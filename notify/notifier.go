@@ -87,6 +87,20 @@ type Notifier struct {
 	// flushing holds a token during a pass: passes never overlap.
 	flushing chan struct{}
 	wake     chan struct{}
+	// unrecorded holds the deliveries the receiver accepted but that could
+	// not be recorded (a full disk, a database error), by notification id:
+	// they are recorded at the next pass, never sent again.
+	umu        sync.Mutex
+	unrecorded map[int64]*accepted
+}
+
+// accepted is a delivery the receiver accepted, not yet recorded.
+type accepted struct {
+	attempt int
+	at      time.Time
+	took    time.Duration
+	att     Attempt
+	logged  bool // in ops.alert_deliveries already
 }
 
 // New builds a notifier over db.
@@ -101,7 +115,7 @@ func New(db *sql.DB, opts Options) (*Notifier, error) {
 		chans[name] = d.Channel
 	}
 	return &Notifier{db: db, opts: opts, channels: chans, log: opts.Logger,
-		flushing: make(chan struct{}, 1), wake: make(chan struct{}, 1)}, nil
+		flushing: make(chan struct{}, 1), wake: make(chan struct{}, 1), unrecorded: map[int64]*accepted{}}, nil
 }
 
 // Wake asks for a pass now (after an evaluation queued notifications).
@@ -235,6 +249,13 @@ const (
 
 // deliver decides what becomes of one notification and records it.
 func (n *Notifier) deliver(ctx context.Context, d due, now time.Time) (string, error) {
+	n.umu.Lock()
+	acc := n.unrecorded[d.id]
+	n.umu.Unlock()
+	if acc != nil {
+		// Accepted by the receiver at an earlier pass: only record it.
+		return n.record(ctx, d, acc)
+	}
 	a, err := alert.Get(ctx, n.db, d.key, d.episode, now)
 	if errors.Is(err, alert.ErrNotFound) {
 		return statusDropped, n.finish(ctx, d, d.attempts, statusDropped, "the alert is gone", nil)
@@ -273,13 +294,14 @@ func (n *Notifier) deliver(ctx context.Context, d due, now time.Time) (string, e
 	permanent := sendErr != nil && Permanent(sendErr)
 	n.opts.Metrics.observe(d.channel, took, sendErr, permanent)
 	attempt := d.attempts + 1
+	if sendErr == nil {
+		n.log.Info("alert delivered", "channel", d.channel, "alert", d.key, "episode", d.episode, "kind", d.kind)
+		return n.record(ctx, d, &accepted{attempt: attempt, at: now, took: took, att: att})
+	}
 	if err := n.logAttempt(ctx, d, attempt, now, took, att, sendErr, permanent); err != nil {
 		return "", err
 	}
 	switch {
-	case sendErr == nil:
-		n.log.Info("alert delivered", "channel", d.channel, "alert", d.key, "episode", d.episode, "kind", d.kind)
-		return statusSent, n.finish(ctx, d, attempt, statusSent, "", &now)
 	case permanent:
 		n.log.Error("alert delivery failed for good", "channel", d.channel, "alert", d.key, "err", sendErr)
 		return statusFailed, n.finish(ctx, d, attempt, statusFailed, sendErr.Error(), nil)
@@ -300,6 +322,34 @@ func (n *Notifier) deliver(ctx context.Context, d due, now time.Time) (string, e
 		}
 		return "retry", nil
 	}
+}
+
+// record records a delivery the receiver accepted: its attempt, then the
+// notification as sent. If either write fails, the delivery is kept in
+// memory and recorded at the next pass instead of being sent again (only
+// a crash before it is recorded sends it twice).
+func (n *Notifier) record(ctx context.Context, d due, acc *accepted) (string, error) {
+	err := func() error {
+		if !acc.logged {
+			if err := n.logAttempt(ctx, d, acc.attempt, acc.at, acc.took, acc.att, nil, false); err != nil {
+				return err
+			}
+			acc.logged = true
+		}
+		return n.finish(ctx, d, acc.attempt, statusSent, "", &acc.at)
+	}()
+	n.umu.Lock()
+	defer n.umu.Unlock()
+	if err != nil {
+		if n.unrecorded[d.id] == nil {
+			n.log.Error("alert delivered but not recorded; recording it at the next pass, not sending it again",
+				"channel", d.channel, "alert", d.key, "err", err)
+		}
+		n.unrecorded[d.id] = acc
+		return "", fmt.Errorf("notification %d delivered, not recorded: %w", d.id, err)
+	}
+	delete(n.unrecorded, d.id)
+	return statusSent, nil
 }
 
 // backoff is the wait after the attempt-th failure.

@@ -26,6 +26,8 @@ type receiver struct {
 	status int // answer while down
 	got    []map[string]any
 	tries  int
+	// onAccept, if set, runs before a 200 is answered.
+	onAccept func()
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -41,6 +43,9 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var m map[string]any
 	json.Unmarshal(body, &m)
 	r.got = append(r.got, m)
+	if r.onAccept != nil {
+		r.onAccept()
+	}
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -493,5 +498,51 @@ func TestRouterMatches(t *testing.T) {
 		if _, err := notify.NewRouter([]notify.Route{bad.rt}, dests, []string{"login_gap"}); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%+v: %v, want …%s…", bad.rt, err, bad.want)
 		}
+	}
+}
+
+// A delivery the receiver accepted but that could not be recorded (the
+// disk full, say) is recorded at the next pass, not sent again.
+func TestAcceptedButNotRecordedIsNotSentAgain(t *testing.T) {
+	r := newRig(t)
+	r.firing("a")
+	// While the receiver answers, the delivery log becomes unwritable (a
+	// view over it: read, not written).
+	r.recv.onAccept = func() {
+		if _, err := r.w.DB().Exec(`ALTER TABLE ops.alert_deliveries RENAME TO alert_deliveries_away;
+			CREATE VIEW ops.alert_deliveries AS SELECT * FROM ops.alert_deliveries_away`); err != nil {
+			t.Error(err)
+		}
+		r.recv.onAccept = nil
+	}
+	if _, err := r.n.Flush(context.Background()); err == nil {
+		t.Fatal("a pass that could not record its delivery reported no error")
+	}
+	if got := r.recv.received(); len(got) != 1 {
+		t.Fatalf("received %v", got)
+	}
+	for range 2 { // still unwritable: nothing is sent again
+		r.clk.add(2 * time.Second)
+		r.n.Flush(context.Background())
+	}
+	if _, err := r.w.DB().Exec(`DROP VIEW ops.alert_deliveries; ALTER TABLE ops.alert_deliveries_away RENAME TO alert_deliveries`); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.add(2 * time.Second)
+	if p := r.flush(); p.Sent != 1 {
+		t.Fatalf("once writable: %+v", p)
+	}
+	r.clk.add(time.Minute)
+	r.firing("a")
+	r.flush()
+	if got := r.recv.received(); len(got) != 1 || got[0] != "demo/employee:a#1/firing" {
+		t.Fatalf("received %v, want the firing once", got)
+	}
+	if got, want := r.statuses(), "firing demo/employee:a sent 1"; got != want {
+		t.Fatalf("notifications %q, want %q", got, want)
+	}
+	var attempts, ok int
+	if err := r.w.DB().QueryRow(`SELECT count(*), count(*) FILTER (ok) FROM ops.alert_deliveries`).Scan(&attempts, &ok); err != nil || attempts != 1 || ok != 1 {
+		t.Fatalf("delivery log: %d attempts, %d ok, %v", attempts, ok, err)
 	}
 }

@@ -39,6 +39,8 @@ type Warehouse interface {
 type Ingest interface {
 	// Ready reports whether every consumer has joined its group.
 	Ready() bool
+	// StoreError says why batches cannot be stored now, or "".
+	StoreError() string
 	Status(ctx context.Context, stats ingest.StatsReader) (ingest.Status, error)
 }
 
@@ -360,6 +362,14 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	if s.opts.Ingest != nil && !s.opts.Ingest.Ready() {
 		checks["consumers"], ready = "not joined yet", false
+	}
+	if s.opts.Ingest != nil {
+		// Not ready while nothing can be stored (a full disk): loud, but
+		// alive; ingest resumes by itself once a store succeeds.
+		checks["storage"] = "ok"
+		if e := s.opts.Ingest.StoreError(); e != "" {
+			checks["storage"], ready = e, false
+		}
 	}
 	status := http.StatusOK
 	if !ready {

@@ -21,9 +21,13 @@ func (f fakeWarehouse) PartitionStats(context.Context) ([]warehouse.PartitionSta
 	return []warehouse.PartitionStats{{Topic: "crm.events", Partition: 0, StoredOffset: 5}}, nil
 }
 
-type fakeIngest struct{ ready bool }
+type fakeIngest struct {
+	ready    bool
+	storeErr string
+}
 
-func (f fakeIngest) Ready() bool { return f.ready }
+func (f fakeIngest) Ready() bool        { return f.ready }
+func (f fakeIngest) StoreError() string { return f.storeErr }
 func (f fakeIngest) Status(ctx context.Context, s ingest.StatsReader) (ingest.Status, error) {
 	stats, err := s.PartitionStats(ctx)
 	if err != nil {
@@ -46,6 +50,7 @@ func TestEndpoints(t *testing.T) {
 		{"ready", fakeWarehouse{}, fakeIngest{ready: true}, "/readyz", "", 200, `"ready":true`},
 		{"consumers not joined", fakeWarehouse{}, fakeIngest{}, "/readyz", "", 503, `not joined`},
 		{"duckdb down", fakeWarehouse{pingErr: errors.New("database is closed")}, fakeIngest{ready: true}, "/readyz", "", 503, `database is closed`},
+		{"storing fails", fakeWarehouse{}, fakeIngest{ready: true, storeErr: "storing batches fails since 2026-12-06T21:33:00Z (retrying): No space left on device"}, "/readyz", "", 503, `No space left on device`},
 		{"status needs a token", fakeWarehouse{}, fakeIngest{}, "/api/ingest/status", "", 401, `"error":"sign-in required`},
 		{"status wrong token", fakeWarehouse{}, fakeIngest{}, "/api/ingest/status", "Bearer nope", 401, `"error"`},
 		{"status", fakeWarehouse{}, fakeIngest{}, "/api/ingest/status", "Bearer s3cret", 200, `"lag":4`},

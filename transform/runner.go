@@ -340,6 +340,12 @@ func (t *Transformer) run(ctx context.Context, req RunRequest) (*Run, error) {
 	if run.Cut, err = t.latestStamp(ctx); err != nil {
 		return nil, err
 	}
+	// Runs never overlap, so a run still recorded as running is one whose
+	// end could not be written (the disk full when it ended): close it.
+	if _, err := t.db.ExecContext(ctx, `UPDATE ops.transform_runs SET status = 'failed', finished_at = now(),
+		error = 'its end could not be recorded (the database refused the write)' WHERE status = 'running'`); err != nil {
+		return nil, fmt.Errorf("closing unrecorded transform runs: %w", err)
+	}
 	if err := t.db.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) + 1 FROM ops.transform_runs`).Scan(&run.ID); err != nil {
 		return nil, fmt.Errorf("numbering the run: %w", err)
 	}

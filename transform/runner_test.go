@@ -788,3 +788,36 @@ func TestInterruptedRunIsClosedAtStart(t *testing.T) {
 			err, next.Status, next.Full, next.ID, first.ID+2)
 	}
 }
+
+// TestUnrecordedEndIsClosedByTheNextRun: a run whose end could not be
+// written (the chaos suite's disk-full round: the final UPDATE refused)
+// stays recorded as running in the same process; the next run closes it.
+func TestUnrecordedEndIsClosedByTheNextRun(t *testing.T) {
+	w := openWarehouse(t)
+	fsys := models(map[string]string{"staging/logins.sql": `SELECT count(*) AS n FROM raw.user_login WHERE ingested_at <= pulse_cut()`})
+	load(t, w, login("E1", ""))
+	tr, err := transform.New(w.DB(), transform.Options{Models: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := tr.RunNow(context.Background(), transform.RunRequest{})
+	if err != nil || first.Status != "ok" {
+		t.Fatalf("first run: %v %+v", err, first)
+	}
+	// What a run leaves when its end cannot be written: the row of its start.
+	if _, err := w.DB().Exec(`INSERT INTO ops.transform_runs (run_id, started_at, status, full_rebuild, as_of, cut, prev_cut, models_hash, params_hash)
+		SELECT run_id + 1, now(), 'running', false, now(), cut, cut, models_hash, params_hash FROM ops.transform_runs WHERE run_id = ?`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	next, err := tr.RunNow(context.Background(), transform.RunRequest{}) // the same process
+	if err != nil || next.Status != "ok" || next.ID != first.ID+2 {
+		t.Fatalf("the next run: %v, %+v", err, next)
+	}
+	if n := queryInt(t, w, `SELECT count(*) FROM ops.transform_runs WHERE status = 'running'`); n != 0 {
+		t.Errorf("%d runs still recorded as running after the next run", n)
+	}
+	if n := queryInt(t, w, fmt.Sprintf(`SELECT count(*) FROM ops.transform_runs WHERE run_id = %d AND status = 'failed'
+		AND finished_at IS NOT NULL AND error LIKE 'its end could not be recorded%%'`, first.ID+1)); n != 1 {
+		t.Errorf("the run whose end was not recorded is not closed as failed")
+	}
+}
