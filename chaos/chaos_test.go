@@ -73,7 +73,7 @@ func TestChaos(t *testing.T) {
 
 	c := startCluster(t)
 	hk := startHook(t)
-	p := newPulse(t, dir, c.px.addr())
+	p := newPulse(t, dir, c.px.Addr().String())
 	p.config = alertConfig(t, dir, hk)
 	p.start()
 	p.waitReady(readyWait)
@@ -130,7 +130,7 @@ func TestChaos(t *testing.T) {
 
 		case faultCut:
 			cutFor := time.Duration(4000+rng.IntN(2000)) * time.Millisecond
-			stats.cutConns += c.px.setCut(true)
+			stats.cutConns += c.px.SetCut(true)
 			stats.cuts++
 			// Pulse's own path to the broker is cut: its status says so.
 			st, err := p.status()
@@ -152,7 +152,7 @@ func TestChaos(t *testing.T) {
 					r+1, fault, after-before)
 			}
 			p.checkAlive("during the cut")
-			c.px.setCut(false)
+			c.px.SetCut(false)
 			// Pulse reconnects by itself: no restart below, the same process
 			// must catch up.
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/pulsekpi/pulse/broker"
 	"github.com/pulsekpi/pulse/generate"
+	"github.com/pulsekpi/pulse/internal/tcpproxy"
 	"github.com/pulsekpi/pulse/transform"
 )
 
@@ -46,7 +47,7 @@ const (
 type cluster struct {
 	b         *broker.Broker
 	real      string
-	px        *proxy
+	px        *tcpproxy.Proxy
 	transport *kafka.Transport // dials real whatever the metadata says
 }
 
@@ -60,11 +61,11 @@ func (a advertised) Addr() net.Addr { return a.addr }
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	pxl, err := net.Listen("tcp", "127.0.0.1:0")
+	px, err := tcpproxy.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{px: &proxy{ln: pxl}}
+	c := &cluster{px: px}
 	c.b, err = broker.Start(broker.Options{Topics: topics, Partitions: partitions, MinSessionTimeout: 100 * time.Millisecond,
 		Listen: func(network, address string) (net.Listener, error) {
 			ln, err := net.Listen(network, address)
@@ -72,18 +73,17 @@ func startCluster(t *testing.T) *cluster {
 				return nil, err
 			}
 			c.real = ln.Addr().String()
-			return advertised{Listener: ln, addr: pxl.Addr()}, nil
+			return advertised{Listener: ln, addr: px.Addr()}, nil
 		}})
 	if err != nil {
-		pxl.Close()
+		px.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(c.b.Close)
-	c.px.target = c.real
-	go c.px.serve()
-	t.Cleanup(func() { pxl.Close(); c.px.setCut(true) })
-	if got := c.b.Addrs(); len(got) != 1 || got[0] != c.px.addr() {
-		t.Fatalf("the broker advertises %v, not the proxy %s", got, c.px.addr())
+	px.Start(c.real)
+	t.Cleanup(px.Close)
+	if got := c.b.Addrs(); len(got) != 1 || got[0] != px.Addr().String() {
+		t.Fatalf("the broker advertises %v, not the proxy %s", got, px.Addr())
 	}
 	c.transport = &kafka.Transport{Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
@@ -164,63 +164,6 @@ func sum[K comparable](m map[K]int64) int64 {
 	var n int64
 	for _, v := range m {
 		n += v
-	}
-	return n
-}
-
-// proxy is a TCP proxy that can cut every connection and refuse new ones
-// until restored.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	cut    bool
-	cuts   int // connections cut so far
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
-	}
-}
-
-// setCut cuts every connection and refuses new ones (true), or lets new
-// ones through again (false). It returns the connections it cut.
-func (p *proxy) setCut(cut bool) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	n := 0
-	if cut {
-		for _, c := range p.conns {
-			if c.Close() == nil {
-				n++
-			}
-		}
-		p.conns = nil
-		p.cuts += n
 	}
 	return n
 }

@@ -3,10 +3,8 @@ package ingest_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"github.com/pulsekpi/pulse/broker"
 	"github.com/pulsekpi/pulse/ingest"
+	"github.com/pulsekpi/pulse/internal/tcpproxy"
 	"github.com/pulsekpi/pulse/kafkaconn"
 	"github.com/pulsekpi/pulse/warehouse"
 )
@@ -117,62 +116,14 @@ func storedBy(t *testing.T, reg *prometheus.Registry) float64 {
 	return n
 }
 
-// proxy is a TCP proxy that can cut every connection and refuse new ones
-// until restored: a broker connection failing mid-stream.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	cut    bool
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func newProxy(t *testing.T, target string) *tcpproxy.Proxy {
+	p, err := tcpproxy.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.setCut(true) })
-	go p.serve()
+	t.Cleanup(p.Close)
+	p.Start(target)
 	return p
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
-	}
-}
-
-func (p *proxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
 }
 
 // TestBrokerConnectionCut: every connection to the broker is cut and new
@@ -185,20 +136,20 @@ func TestBrokerConnectionCut(t *testing.T) {
 	defer w.Close()
 	dialer := &kafka.Dialer{Timeout: 2 * time.Second, DialFunc: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, network, px.ln.Addr().String())
+		return d.DialContext(ctx, network, px.Addr().String())
 	}}
 	const step = 20_000
 	produce(t, b.Addrs(), logins(0, step)...)
-	stop := runIngest(t, w, []string{px.ln.Addr().String()}, func(o *ingest.Options) { o.Dialer = dialer; o.FlushRows = 2000 })
+	stop := runIngest(t, w, []string{px.Addr().String()}, func(o *ingest.Options) { o.Dialer = dialer; o.FlushRows = 2000 })
 	waitFor(t, 30*time.Second, "ingest storing", func() (bool, string) {
 		h := handled(t, w.DB())
 		return h > 0, fmt.Sprint(h)
 	})
-	px.setCut(true)
+	px.SetCut(true)
 	produce(t, b.Addrs(), logins(step, step)...)
 	time.Sleep(3 * time.Second)
 	cutAt := handled(t, w.DB())
-	px.setCut(false)
+	px.SetCut(false)
 	produce(t, b.Addrs(), logins(2*step, step)...)
 	waitHandled(t, w.DB(), 3*step)
 	stop()

@@ -193,9 +193,8 @@ func New(db *sql.DB, opts Options) (*Transformer, error) {
 	// it running for ever. One process writes the database and its runs
 	// start after New, so any such run was interrupted: say so (the next
 	// run rebuilds every model, as after any run that did not succeed).
-	if _, err := db.ExecContext(ctx, `UPDATE ops.transform_runs SET status = 'failed', finished_at = now(),
-		error = 'interrupted: Pulse stopped during the run' WHERE status = 'running'`); err != nil {
-		return nil, fmt.Errorf("closing interrupted transform runs: %w", err)
+	if err := closeUnfinishedRuns(ctx, db, "interrupted: Pulse stopped during the run"); err != nil {
+		return nil, err
 	}
 	params := opts.Params.Statements()
 	h := sha256.New()
@@ -314,6 +313,18 @@ func tsLiteral(tm *time.Time) string {
 func ptr[T any](v T) *T { return &v }
 
 // run carries out one run; the caller holds the run token.
+// closeUnfinishedRuns records every run still marked running as failed,
+// for why. Runs never overlap and only this process writes the database,
+// so such a run can no longer end by itself: New calls it for runs a dead
+// process left, each run for one whose end could not be written.
+func closeUnfinishedRuns(ctx context.Context, db *sql.DB, why string) error {
+	if _, err := db.ExecContext(ctx, `UPDATE ops.transform_runs SET status = 'failed', finished_at = now(), error = ?
+		WHERE status = 'running'`, why); err != nil {
+		return fmt.Errorf("closing unfinished transform runs: %w", err)
+	}
+	return nil
+}
+
 func (t *Transformer) run(ctx context.Context, req RunRequest) (*Run, error) {
 	started := time.Now().Truncate(time.Microsecond)
 	run := &Run{
@@ -342,9 +353,8 @@ func (t *Transformer) run(ctx context.Context, req RunRequest) (*Run, error) {
 	}
 	// Runs never overlap, so a run still recorded as running is one whose
 	// end could not be written (the disk full when it ended): close it.
-	if _, err := t.db.ExecContext(ctx, `UPDATE ops.transform_runs SET status = 'failed', finished_at = now(),
-		error = 'its end could not be recorded (the database refused the write)' WHERE status = 'running'`); err != nil {
-		return nil, fmt.Errorf("closing unrecorded transform runs: %w", err)
+	if err := closeUnfinishedRuns(ctx, t.db, "its end could not be recorded (the database refused the write)"); err != nil {
+		return nil, err
 	}
 	if err := t.db.QueryRowContext(ctx, `SELECT coalesce(max(run_id), 0) + 1 FROM ops.transform_runs`).Scan(&run.ID); err != nil {
 		return nil, fmt.Errorf("numbering the run: %w", err)

@@ -748,11 +748,11 @@ func TestStopWaitsForTheRunInProgress(t *testing.T) {
 	}
 }
 
-// TestInterruptedRunIsClosedAtStart: a process killed during a run leaves
-// the run recorded as running (the chaos suite's SIGKILL mid-transform
-// found runs "running" for ever). The next process's transformer records
-// it as failed, interrupted, and its first run rebuilds every model.
-func TestInterruptedRunIsClosedAtStart(t *testing.T) {
+// runThenLeaveRunning runs once, then records a next run as running that
+// never ends: what a process killed under a run leaves, and what a run
+// whose end could not be written leaves.
+func runThenLeaveRunning(t *testing.T) (*warehouse.Warehouse, fstest.MapFS, *transform.Transformer, *transform.Run) {
+	t.Helper()
 	w := openWarehouse(t)
 	fsys := models(map[string]string{"staging/logins.sql": `SELECT count(*) AS n FROM raw.user_login WHERE ingested_at <= pulse_cut()`})
 	load(t, w, login("E1", ""))
@@ -764,14 +764,21 @@ func TestInterruptedRunIsClosedAtStart(t *testing.T) {
 	if err != nil || first.Status != "ok" {
 		t.Fatalf("first run: %v %+v", err, first)
 	}
-	// What a run leaves when its process dies under it: the row inserted
-	// at its start, never updated.
 	if _, err := w.DB().Exec(`INSERT INTO ops.transform_runs (run_id, started_at, status, full_rebuild, as_of, cut, prev_cut, models_hash, params_hash)
 		SELECT run_id + 1, now(), 'running', false, now(), cut, cut, models_hash, params_hash FROM ops.transform_runs WHERE run_id = ?`, first.ID); err != nil {
 		t.Fatal(err)
 	}
+	return w, fsys, tr, first
+}
+
+// TestInterruptedRunIsClosedAtStart: a process killed during a run leaves
+// the run recorded as running (the chaos suite's SIGKILL mid-transform
+// found runs "running" for ever). The next process's transformer records
+// it as failed, interrupted, and its first run rebuilds every model.
+func TestInterruptedRunIsClosedAtStart(t *testing.T) {
+	w, fsys, _, first := runThenLeaveRunning(t)
 	// The process restarts.
-	tr, err = transform.New(w.DB(), transform.Options{Models: fsys})
+	tr, err := transform.New(w.DB(), transform.Options{Models: fsys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -793,22 +800,7 @@ func TestInterruptedRunIsClosedAtStart(t *testing.T) {
 // written (the chaos suite's disk-full round: the final UPDATE refused)
 // stays recorded as running in the same process; the next run closes it.
 func TestUnrecordedEndIsClosedByTheNextRun(t *testing.T) {
-	w := openWarehouse(t)
-	fsys := models(map[string]string{"staging/logins.sql": `SELECT count(*) AS n FROM raw.user_login WHERE ingested_at <= pulse_cut()`})
-	load(t, w, login("E1", ""))
-	tr, err := transform.New(w.DB(), transform.Options{Models: fsys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := tr.RunNow(context.Background(), transform.RunRequest{})
-	if err != nil || first.Status != "ok" {
-		t.Fatalf("first run: %v %+v", err, first)
-	}
-	// What a run leaves when its end cannot be written: the row of its start.
-	if _, err := w.DB().Exec(`INSERT INTO ops.transform_runs (run_id, started_at, status, full_rebuild, as_of, cut, prev_cut, models_hash, params_hash)
-		SELECT run_id + 1, now(), 'running', false, now(), cut, cut, models_hash, params_hash FROM ops.transform_runs WHERE run_id = ?`, first.ID); err != nil {
-		t.Fatal(err)
-	}
+	w, _, tr, first := runThenLeaveRunning(t)
 	next, err := tr.RunNow(context.Background(), transform.RunRequest{}) // the same process
 	if err != nil || next.Status != "ok" || next.ID != first.ID+2 {
 		t.Fatalf("the next run: %v, %+v", err, next)
