@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -20,6 +22,11 @@ type Options struct {
 	Topics     []string // created at start
 	Partitions int      // per topic, and for topics created on demand; default 3
 	DataDir    string   // persist the log here; "" keeps it in memory
+	// Retention, when positive, deletes batches older than this, as
+	// Kafka's log.retention.ms does. Without it the embedded broker keeps
+	// every message in memory, which a long run at thousands of events a
+	// second cannot afford.
+	Retention time.Duration
 	// MinSessionTimeout lets group members ask for short sessions, so that
 	// tests which kill consumers need not wait Kafka's usual 6 s.
 	MinSessionTimeout time.Duration
@@ -45,6 +52,8 @@ type SASLUser struct {
 type Broker struct {
 	cluster *kfake.Cluster
 	log     *slog.Logger
+	stop    chan struct{}
+	stopped sync.Once
 }
 
 // Start starts the broker and returns once it listens.
@@ -82,13 +91,36 @@ func Start(opts Options) (*Broker, error) {
 	if opts.DataDir != "" {
 		kopts = append(kopts, kfake.DataDir(opts.DataDir))
 	}
+	if opts.Retention > 0 {
+		kopts = append(kopts, kfake.BrokerConfigs(map[string]string{
+			"log.retention.ms": strconv.FormatInt(opts.Retention.Milliseconds(), 10)}))
+	}
 	c, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("starting embedded broker on port %d: %w", opts.Port, err)
 	}
-	b := &Broker{cluster: c, log: opts.Logger}
-	b.log.Info("embedded broker listening", "addrs", c.ListenAddrs(), "partitions", opts.Partitions)
+	b := &Broker{cluster: c, log: opts.Logger, stop: make(chan struct{})}
+	if opts.Retention > 0 {
+		// kfake applies broker-wide retention only when asked; Kafka's log
+		// cleaner checks every few minutes, this a tenth of the retention.
+		go b.applyRetention(max(opts.Retention/10, time.Second))
+	}
+	b.log.Info("embedded broker listening", "addrs", c.ListenAddrs(), "partitions", opts.Partitions,
+		"retention", opts.Retention)
 	return b, nil
+}
+
+func (b *Broker) applyRetention(every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-tick.C:
+			b.cluster.ApplyRetention()
+		}
+	}
 }
 
 // Addrs are the broker's listen addresses (host:port).
@@ -102,4 +134,7 @@ func (b *Broker) Run(ctx context.Context) error {
 }
 
 // Close stops the broker.
-func (b *Broker) Close() { b.cluster.Close() }
+func (b *Broker) Close() {
+	b.stopped.Do(func() { close(b.stop) })
+	b.cluster.Close()
+}

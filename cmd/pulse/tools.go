@@ -16,13 +16,18 @@ func runBroker(ctx context.Context, e *env, args []string) error {
 	port := fs.Int("port", 9092, "TCP port to listen on")
 	partitions := fs.Int("partitions", 3, "partitions per topic (topics are also created on demand)")
 	dataDir := fs.String("data", "", "persist the broker's log in this folder (default: in memory)")
+	retention := fs.Duration("retention", 0, "delete messages older than this, as Kafka's log.retention.ms (default: keep all, in memory)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *retention < 0 {
+		return errors.New("--retention must not be negative")
+	}
 	log := newLogger(*logLevel)
 	def := config.Default()
-	b, err := broker.Start(broker.Options{Port: *port, Topics: def.Topics.All(), Partitions: *partitions, DataDir: *dataDir, Logger: log})
+	b, err := broker.Start(broker.Options{Port: *port, Topics: def.Topics.All(), Partitions: *partitions, DataDir: *dataDir,
+		Retention: *retention, Logger: log})
 	if err != nil {
 		return err
 	}
