@@ -79,6 +79,7 @@ func (w *Warehouse) Store(ctx context.Context, b *Batch) (Result, error) {
 	for _, h := range plan.newIDs {
 		w.seen.Add(h)
 	}
+	w.seenBytes.Store(w.seen.Bytes())
 	for tp, end := range b.Ends {
 		if end > w.offsets[tp] {
 			w.offsets[tp] = end
@@ -387,20 +388,8 @@ func (w *Warehouse) insertArrow(ctx context.Context, table, timeColumn, stamp st
 	return err
 }
 
-// idSet is the set of stored event ids, by 64-bit hash: 8 bytes and a
-// little per stored event instead of the ids themselves. A hit is only a
-// candidate duplicate; Store confirms it against the database.
-type idSet struct {
-	seed maphash.Seed
-	m    map[uint64]struct{}
-}
-
-func (s *idSet) Has(h uint64) bool { _, ok := s.m[h]; return ok }
-func (s *idSet) Add(h uint64)      { s.m[h] = struct{}{} }
-func (s *idSet) Len() int          { return len(s.m) }
-
 func (w *Warehouse) loadEventIDs(ctx context.Context) (*idSet, error) {
-	s := &idSet{seed: maphash.MakeSeed(), m: map[uint64]struct{}{}}
+	s := newIDSet()
 	for _, t := range w.tables {
 		reader, err := w.arrow.QueryContext(ctx, "SELECT event_id FROM raw."+t.Name)
 		if err != nil {
