@@ -215,6 +215,9 @@ type Server struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// MaxBody bounds a request body under /api; larger ones get 413.
 	MaxBody ByteSize `yaml:"max_body"`
+	// DebugAddr, when set, serves Go's runtime profiles (/debug/pprof/)
+	// on this host:port, without sign-in: keep it on loopback.
+	DebugAddr string `yaml:"debug_addr"`
 }
 
 // Dashboards configures the dashboards the server offers.
@@ -549,6 +552,7 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("query.burst", c.Query.Burst < 1 || c.Query.Burst > 10_000, "must be between 1 and 10000, got %d", c.Query.Burst),
 		check("query.history_keep", c.Query.HistoryKeep < 1 || c.Query.HistoryKeep > 1_000_000, "must be between 1 and 1000000, got %d", c.Query.HistoryKeep),
 		check("server.max_body", c.Server.MaxBody < 1<<10 || c.Server.MaxBody > 1<<30, "must be between 1KiB and 1GiB, got %d", c.Server.MaxBody),
+		check("server.debug_addr", c.Server.DebugAddr != "" && !isHostPort(c.Server.DebugAddr), "must be host:port, like 127.0.0.1:6060, got %q", c.Server.DebugAddr),
 		check("dashboards.reload_interval", c.Dashboards.ReloadInterval < 100*time.Millisecond, "must be at least 100ms, got %s", c.Dashboards.ReloadInterval),
 		check("dashboards.max_rows", c.Dashboards.MaxRows < 1 || c.Dashboards.MaxRows > 1_000_000, "must be between 1 and 1000000, got %d", c.Dashboards.MaxRows),
 		check("dashboards.timeout", c.Dashboards.Timeout < 100*time.Millisecond, "must be at least 100ms, got %s", c.Dashboards.Timeout),
@@ -577,6 +581,16 @@ func isCIDROrIP(s string) bool {
 		return true
 	}
 	return net.ParseIP(s) != nil
+}
+
+// isHostPort reports whether s is host:port with a numeric port.
+func isHostPort(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // pathWithin reports whether path is dir or inside it.

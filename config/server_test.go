@@ -28,6 +28,8 @@ func TestServerSettings(t *testing.T) {
 		{"query:\n  burst: -1\n", "", "x.yaml:2: query.burst: must be between"},
 		{"query:\n  history_keep: 0\n", "", "x.yaml:2: query.history_keep: must be between"},
 		{"", "PULSE_SERVER_TRUSTED_PROXIES=10.0.0.0/33", "environment: PULSE_SERVER_TRUSTED_PROXIES: must be a CIDR"},
+		{"server:\n  debug_addr: localhost\n", "", "x.yaml:2: server.debug_addr: must be host:port"},
+		{"", "PULSE_SERVER_DEBUG_ADDR=127.0.0.1:http", "environment: PULSE_SERVER_DEBUG_ADDR: must be host:port"},
 	} {
 		path := writeFile(t, c.src)
 		var env []string

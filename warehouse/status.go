@@ -43,3 +43,32 @@ func (w *Warehouse) Ping(ctx context.Context) error {
 	var one int
 	return w.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
+
+// MemoryUse is one line of duckdb_memory(): what DuckDB's buffer manager
+// holds for one purpose (base tables, hash tables, the in-memory part of
+// uncheckpointed data, …).
+type MemoryUse struct {
+	Tag       string
+	Bytes     int64 // in memory
+	Temporary int64 // spilled to temporary files
+}
+
+// Memory reads duckdb_memory(). Memory outside the buffer manager (some
+// of DuckDB's own allocations, the allocator's caches) is not in it: the
+// process's RSS is the whole truth.
+func (w *Warehouse) Memory(ctx context.Context) ([]MemoryUse, error) {
+	rows, err := w.db.QueryContext(ctx, `SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory()`)
+	if err != nil {
+		return nil, fmt.Errorf("reading duckdb_memory(): %w", err)
+	}
+	defer rows.Close()
+	var out []MemoryUse
+	for rows.Next() {
+		var m MemoryUse
+		if err := rows.Scan(&m.Tag, &m.Bytes, &m.Temporary); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

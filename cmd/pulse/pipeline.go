@@ -30,6 +30,7 @@ type pipeline struct {
 	al    *alerting
 	users *auth.Store
 	srv   *server.Server
+	debug *server.Debug // nil unless server.debug_addr is set
 	log   *slog.Logger
 }
 
@@ -48,6 +49,9 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 	if err != nil {
 		return nil, err
 	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pulse_warehouse_id_index_bytes",
+		Help: "Memory held by the index of stored event ids used for deduplication (about 4 bytes per stored event)."},
+		func() float64 { return float64(wh.IDIndexBytes()) }), newDuckDBMemory(wh))
 	conn := kafkaConn(cfg)
 	dialer, err := conn.Dialer()
 	if err != nil {
@@ -156,7 +160,13 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 	if err := srv.Listen(); err != nil {
 		return nil, errors.Join(err, wh.Close())
 	}
-	return &pipeline{wh: wh, in: in, tr: tr, al: al, users: users, srv: srv, log: log}, nil
+	var debug *server.Debug
+	if cfg.Server.DebugAddr != "" {
+		if debug, err = server.NewDebug(cfg.Server.DebugAddr, log.With("component", "debug")); err != nil {
+			return nil, errors.Join(err, wh.Close())
+		}
+	}
+	return &pipeline{wh: wh, in: in, tr: tr, al: al, users: users, srv: srv, debug: debug, log: log}, nil
 }
 
 // ingestLag is the consumers' total lag, for period close: the messages
@@ -239,6 +249,13 @@ func (p *pipeline) run(ctx context.Context) error {
 			<-notifyDone
 			cancel()
 		}()
+		if p.debug != nil {
+			go func() { // profiles are a help, not a duty: their failure stops nothing
+				if err := p.debug.Run(sctx); err != nil {
+					p.log.Warn("runtime profiles stopped", "err", err)
+				}
+			}()
+		}
 		return p.srv.Run(sctx)
 	})
 	err := g.Wait()
