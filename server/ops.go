@@ -32,12 +32,13 @@ type RunSummary struct {
 // saw, its error and every model and data test.
 type RunDetail struct {
 	RunSummary
-	ModelsSkipped int64      `json:"models_skipped"`
-	AsOf          time.Time  `json:"as_of"`
-	Cut           time.Time  `json:"cut"`
-	Error         *string    `json:"error"`
-	Models        []RunModel `json:"models"`
-	Tests         []DataTest `json:"tests"`
+	ModelsSkipped int64     `json:"models_skipped"`
+	AsOf          time.Time `json:"as_of"`
+	// Cut is null for a run that saw no event.
+	Cut    *time.Time `json:"cut"`
+	Error  *string    `json:"error"`
+	Models []RunModel `json:"models"`
+	Tests  []DataTest `json:"tests"`
 }
 
 // RunModel is one model of a run (ops.transform_run_models).
@@ -76,9 +77,15 @@ const runSelect = `SELECT r.run_id, r.started_at, r.finished_at, r.status, r.ful
 func scanRun(row interface{ Scan(...any) error }) (RunDetail, error) {
 	var d RunDetail
 	var fin sql.NullTime
+	var cut time.Time
 	err := row.Scan(&d.RunID, &d.StartedAt, &fin, &d.Status, &d.FullRebuild, &d.ModelsOK, &d.ModelsFailed,
-		&d.ModelsSkipped, &d.AsOf, &d.Cut, &d.Error, &d.TestsPassed, &d.TestsFailed)
-	d.StartedAt, d.AsOf, d.Cut = d.StartedAt.UTC(), d.AsOf.UTC(), d.Cut.UTC()
+		&d.ModelsSkipped, &d.AsOf, &cut, &d.Error, &d.TestsPassed, &d.TestsFailed)
+	d.StartedAt, d.AsOf = d.StartedAt.UTC(), d.AsOf.UTC()
+	// A run that saw no event stores -infinity, which JSON cannot carry.
+	if y := cut.Year(); y >= 1 && y <= 9999 {
+		cut = cut.UTC()
+		d.Cut = &cut
+	}
 	if fin.Valid {
 		t := fin.Time.UTC()
 		ms := float64(t.Sub(d.StartedAt).Microseconds()) / 1000
