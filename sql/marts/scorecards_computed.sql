@@ -5,7 +5,9 @@
 -- contribution; a line whose actual or target is NULL leaves the scorecard
 -- and the other weights are renormalised. Score = sum(weight x sub-score) /
 -- sum(weight); ranks are dense, by score, within role and period and within
--- team. Numeric targets of additive KPIs are monthly: x3 for a quarter,
+-- team, on the score rounded to 6 decimals: a sum taken in another order
+-- (an incremental run against a full rebuild) differs in its last bits,
+-- and ties must stay ties. Numeric targets of additive KPIs are monthly: x3 for a quarter,
 -- x12/52 for a week, x12/365 for a day. from_targets uses the employee's
 -- target.set (months and quarters only).
 -- grain: one row per (grain, period_start, employee_id)
@@ -106,8 +108,8 @@ cards AS (
     GROUP BY grain, period_start, employee_id
 )
 SELECT grain, period_start, role, employee_id, name, team_id, score,
-       CASE WHEN score IS NOT NULL THEN dense_rank() OVER (PARTITION BY grain, period_start, role, score IS NULL ORDER BY score DESC) END AS rank_in_role,
-       CASE WHEN score IS NOT NULL THEN dense_rank() OVER (PARTITION BY grain, period_start, role, team_id, score IS NULL ORDER BY score DESC) END AS rank_in_team,
+       CASE WHEN score IS NOT NULL THEN dense_rank() OVER (PARTITION BY grain, period_start, role, score IS NULL ORDER BY round(score, 6) DESC) END AS rank_in_role,
+       CASE WHEN score IS NOT NULL THEN dense_rank() OVER (PARTITION BY grain, period_start, role, team_id, score IS NULL ORDER BY round(score, 6) DESC) END AS rank_in_team,
        coalesce(dropped, []) AS dropped_kpis,
        len(coalesce(dropped, [])) > 0 AS renormalised,
        explanation
