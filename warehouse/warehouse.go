@@ -118,10 +118,10 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 		// lookups (41 s instead of 0.2 s measured), so always sort-merge.
 		"SET asof_loop_join_threshold = 0",
 		// Memory DuckDB frees after a large query (a transform run) stays
-		// with its allocator unless something gives it back: in the soak,
-		// resident memory outside the buffer pool and the Go heap grew by
-		// ~450 MB in 15 minutes without this. The background thread returns
-		// freed pages to the system as they age.
+		// with its allocator (jemalloc) until something purges it; the
+		// background thread returns freed pages to the system as they age.
+		// It did not stop the growth the soak measures outside the buffer
+		// pool (BENCHMARKS.md, "Soak"), which is still open.
 		"SET allocator_background_threads = true",
 	}
 	if opts.Threads > 0 {
