@@ -140,9 +140,10 @@ func (s *soak) takeSample() error {
 	// What the last garbage collection left live: GOGC=100 sets the next
 	// collection at twice that. heap_inuse would count garbage not yet
 	// collected too, a sawtooth of ±50 MB that hides any trend.
-	sm.goHeap = s.a.metric("go_memstats_next_gc_bytes") / 2
-	sm.idIndex = s.a.metric("pulse_warehouse_id_index_bytes")
-	sm.duckdbMem = s.a.metric("pulse_duckdb_memory_bytes")
+	m := s.a.metrics()
+	sm.goHeap = m["go_memstats_next_gc_bytes"] / 2
+	sm.idIndex = m["pulse_warehouse_id_index_bytes"]
+	sm.duckdbMem = m["pulse_duckdb_memory_bytes"]
 	sm.dbBytes = fileSize(filepath.Join(s.o.dir, "data", "pulse.duckdb"))
 	sm.walBytes = fileSize(filepath.Join(s.o.dir, "data", "pulse.duckdb.wal"))
 	var w []int32
@@ -172,27 +173,33 @@ func problems(s sample) string {
 	return "  !! " + strings.Join(p, "; ")
 }
 
-// metric reads a gauge from pulse run's /metrics, summed over its labels
-// (0 if absent).
-func (a *api) metric(name string) int64 {
+// metrics reads pulse run's /metrics once: each metric's value, summed
+// over its labels (absent metrics are missing, so read as 0).
+func (a *api) metrics() map[string]int64 {
+	out := map[string]int64{}
 	req, _ := newGet(a.base + "/metrics")
 	res, err := a.client.Do(req)
 	if err != nil {
-		return 0
+		return out
 	}
 	defer res.Body.Close()
+	sums := map[string]float64{}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	var sum float64
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
+		sp := strings.LastIndexByte(line, ' ')
+		if line == "" || line[0] == '#' || sp < 0 {
 			continue
 		}
-		f, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		sum += f
+		name, _, _ := strings.Cut(line[:sp], "{")
+		f, _ := strconv.ParseFloat(line[sp+1:], 64)
+		sums[name] += f
 	}
-	return int64(sum)
+	for k, v := range sums {
+		out[k] = int64(v)
+	}
+	return out
 }
 
 type report struct {
