@@ -95,6 +95,9 @@ type Warehouse struct {
 	MemoryLimit         string        `yaml:"memory_limit"`
 	CheckpointThreshold string        `yaml:"checkpoint_threshold"`
 	IdleCheckpoint      time.Duration `yaml:"idle_checkpoint"`
+	// TrimInterval is how often freed C memory (DuckDB's) is handed back
+	// to the system; 0 never.
+	TrimInterval time.Duration `yaml:"trim_interval"`
 }
 
 // Transform configures the scheduler that refreshes the models from the
@@ -286,6 +289,7 @@ func Default() Config {
 			MemoryLimit:         "1GB",
 			CheckpointThreshold: "256MB",
 			IdleCheckpoint:      30 * time.Second,
+			TrimInterval:        30 * time.Second,
 		},
 		Transform: Transform{Interval: 5 * time.Second, MaxIdle: time.Minute, Concurrency: 2},
 		KPIs: KPIs{
@@ -541,6 +545,7 @@ func (c *Config) validate(path string, root *yaml.Node, fromEnv map[string]bool)
 		check("warehouse.file", c.Warehouse.File == "" || strings.ContainsAny(c.Warehouse.File, `/\`), "must be a file name inside the data folder, got %q", c.Warehouse.File),
 		check("warehouse.threads", c.Warehouse.Threads < 0, "must be 0 (all cores) or more"),
 		check("warehouse.idle_checkpoint", c.Warehouse.IdleCheckpoint < 0, "must not be negative"),
+		check("warehouse.trim_interval", c.Warehouse.TrimInterval < 0, "must not be negative"),
 	}
 	checks = append(checks, c.validateModels(check)...)
 	checks = append(checks, c.validateAlerts(check)...)

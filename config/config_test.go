@@ -65,6 +65,7 @@ func goodConfig() Config {
 		MemoryLimit:         "2GB",
 		CheckpointThreshold: "256MB",
 		IdleCheckpoint:      time.Minute,
+		TrimInterval:        10 * time.Second,
 	}
 	want.Transform = Transform{Interval: 2 * time.Second, MaxIdle: 30 * time.Second, Concurrency: 4}
 	want.Calendar = Calendar{
@@ -322,6 +323,7 @@ var badFiles = []struct {
 	{"bad_flush_interval.yaml", 5, "ingest.flush_interval", "at least 1ms"},
 	{"bad_fetch_max_bytes.yaml", 4, "ingest.fetch_max_bytes", "at least ingest.max_message_bytes"},
 	{"bad_warehouse_file.yaml", 5, "warehouse.file", "file name inside the data folder"},
+	{"bad_trim_interval.yaml", 4, "warehouse.trim_interval", "must not be negative"},
 	{"bad_syntax.yaml", 4, "(file)", "mapping values are not allowed"},
 
 	{"bad_interval.yaml", 3, "transform.interval", "at least 100ms"},

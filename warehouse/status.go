@@ -54,8 +54,8 @@ type MemoryUse struct {
 }
 
 // Memory reads duckdb_memory(). Memory outside the buffer manager (some
-// of DuckDB's own allocations, the allocator's caches) is not in it: the
-// process's RSS is the whole truth.
+// of DuckDB's own allocations, and what its allocators hold free, which
+// ReadCMemory reports) is not in it: the process's RSS is the whole truth.
 func (w *Warehouse) Memory(ctx context.Context) ([]MemoryUse, error) {
 	rows, err := w.db.QueryContext(ctx, `SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory()`)
 	if err != nil {

@@ -367,19 +367,27 @@ func (w *Warehouse) write(ctx context.Context, b *Batch, p *storePlan) (err erro
 // insertArrow inserts the rows of rec whose _keep is true into table,
 // setting timeColumn to stamp (a SQL literal).
 func (w *Warehouse) insertArrow(ctx context.Context, table, timeColumn, stamp string, rec arrow.RecordBatch) error {
-	reader, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-	if err != nil {
-		return err
-	}
-	defer reader.Release()
 	w.views++
 	view := fmt.Sprintf("pulse_ingest_%d", w.views)
-	release, err := w.arrow.RegisterView(reader, view)
-	if err != nil {
-		return err
+	if w.cconn != nil {
+		v, err := newArrayView(w.cconn, view, rec)
+		if err != nil {
+			return err
+		}
+		defer v.close()
+	} else {
+		reader, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+		if err != nil {
+			return err
+		}
+		defer reader.Release()
+		release, err := w.arrow.RegisterView(reader, view)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
-	defer release()
-	_, err = w.writer.ExecContext(ctx, fmt.Sprintf(
+	_, err := w.writer.ExecContext(ctx, fmt.Sprintf(
 		"INSERT INTO %s BY NAME SELECT * EXCLUDE (%s), %s AS %s FROM %s WHERE %s",
 		table, keepColumn, stamp, timeColumn, view, keepColumn))
 	if _, dropErr := w.writer.ExecContext(context.Background(), "DROP VIEW IF EXISTS "+view); dropErr != nil && err == nil {

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -43,7 +44,10 @@ type Options struct {
 	// IdleCheckpoint is how long Store must be idle before Run checkpoints;
 	// 0 disables idle checkpoints.
 	IdleCheckpoint time.Duration
-	Logger         *slog.Logger
+	// TrimInterval is how often Run hands memory DuckDB's allocators hold
+	// free back to the system (see cmalloc.go); 0 never does.
+	TrimInterval time.Duration
+	Logger       *slog.Logger
 	// ExternalAccess lets SQL run against the database read and write
 	// files other than the database itself, attach databases and load
 	// extensions. Pulse never needs it, and analysts' ad-hoc SQL (package
@@ -64,11 +68,16 @@ type Warehouse struct {
 	tables []RawTable
 
 	// mu serialises writers: Store, checkpoints and Close. Readers use db.
-	mu        sync.Mutex
-	writer    *sql.Conn
-	arrow     *duckdb.Arrow
+	mu     sync.Mutex
+	writer *sql.Conn
+	arrow  *duckdb.Arrow
+	// cconn is the writer's C connection, for views over Arrow records
+	// that do not leak (arrowscan.go); nil falls back to arrow.RegisterView.
+	cconn     unsafe.Pointer
 	seen      *idSet
 	seenBytes atomic.Int64 // seen.Bytes(), read without mu
+	trims     atomic.Int64 // releases of free C memory by Run
+	trimNanos atomic.Int64 // time they took
 	offsets   map[TopicPartition]int64
 	lastWrite time.Time
 	// stamp is the ingested_at of the last stored batch. Stamps strictly
@@ -117,12 +126,6 @@ func Open(ctx context.Context, opts Options) (*Warehouse, error) {
 		// probe side small; that guess is wrong for the transforms' per-period
 		// lookups (41 s instead of 0.2 s measured), so always sort-merge.
 		"SET asof_loop_join_threshold = 0",
-		// Memory DuckDB frees after a large query (a transform run) stays
-		// with its allocator (jemalloc) until something purges it; the
-		// background thread returns freed pages to the system as they age.
-		// It did not stop the growth the soak measures outside the buffer
-		// pool (BENCHMARKS.md, "Soak"), which is still open.
-		"SET allocator_background_threads = true",
 	}
 	if opts.Threads > 0 {
 		settings = append(settings, fmt.Sprintf("SET threads = %d", opts.Threads))
@@ -176,6 +179,10 @@ func (w *Warehouse) init(ctx context.Context) error {
 	if err := conn.Raw(func(dc any) error {
 		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
 		w.arrow = a
+		if w.cconn, err = cConnection(dc.(driver.Conn)); err != nil {
+			w.log.Warn("Arrow batches go through duckdb-go's RegisterView, which leaks ~1 KB of C memory per column per batch", "err", err)
+			err = nil
+		}
 		return err
 	}); err != nil {
 		return fmt.Errorf("opening Arrow interface: %w", err)
@@ -366,24 +373,51 @@ func (w *Warehouse) NextOffsets() map[TopicPartition]int64 {
 
 // Run checkpoints the database when Store has been idle for
 // IdleCheckpoint, so the WAL does not grow between bursts and a restart
-// replays little. It returns when ctx is done.
+// replays little, and every TrimInterval returns the C allocator's free
+// memory to the system. It returns when ctx is done.
 func (w *Warehouse) Run(ctx context.Context) error {
-	if w.opts.IdleCheckpoint <= 0 {
-		<-ctx.Done()
-		return nil
+	var checkpoints, trims <-chan time.Time
+	if w.opts.IdleCheckpoint > 0 {
+		t := time.NewTicker(min(w.opts.IdleCheckpoint/2, 5*time.Second))
+		defer t.Stop()
+		checkpoints = t.C
 	}
-	tick := time.NewTicker(min(w.opts.IdleCheckpoint/2, 5*time.Second))
-	defer tick.Stop()
+	if w.opts.TrimInterval > 0 {
+		t := time.NewTicker(w.opts.TrimInterval)
+		defer t.Stop()
+		trims = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-checkpoints:
 			if err := w.checkpointIfIdle(ctx); err != nil {
 				w.log.Warn("idle checkpoint failed", "err", err)
 			}
+		case <-trims:
+			w.trim()
 		}
 	}
+}
+
+// trim returns the C allocators' free pages to the system and counts the
+// time it took, which /metrics shows.
+func (w *Warehouse) trim() {
+	start := time.Now()
+	if !releaseCMemory() {
+		return
+	}
+	took := time.Since(start)
+	w.trims.Add(1)
+	w.trimNanos.Add(took.Nanoseconds())
+	w.log.Debug("C memory released", "took", took)
+}
+
+// TrimStats is how many times Run has released the C allocators' free
+// memory and the time it spent doing so.
+func (w *Warehouse) TrimStats() (count int64, took time.Duration) {
+	return w.trims.Load(), time.Duration(w.trimNanos.Load())
 }
 
 func (w *Warehouse) checkpointIfIdle(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
@@ -77,5 +78,64 @@ func TestEventsViewCoversEveryTable(t *testing.T) {
 		if !strings.Contains(view, "FROM raw."+tbl.Name+"\n") && !strings.HasSuffix(strings.TrimSpace(view), "FROM raw."+tbl.Name+";") {
 			t.Errorf("raw.events does not select from raw.%s", tbl.Name)
 		}
+	}
+}
+
+// TestReleaseCMemory: after a large query DuckDB's jemalloc keeps the pages
+// it freed resident; Run must hand them back on its timer.
+func TestReleaseCMemory(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := Open(ctx, Options{Dir: t.TempDir(), Threads: 2, MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.DB().ExecContext(ctx, `CREATE TABLE t AS SELECT i, md5(i::varchar) s FROM range(2000000) r(i)`); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := w.DB().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT s, count(*) FROM t GROUP BY s)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	je := func() (active, resident int64) {
+		for _, m := range ReadCMemory() {
+			switch m.Allocator + "." + m.State {
+			case "jemalloc.active":
+				active = m.Bytes
+			case "jemalloc.resident":
+				resident = m.Bytes
+			}
+		}
+		return
+	}
+	active, resident := je()
+	t.Logf("after the query: jemalloc active %d MiB, resident %d MiB", active>>20, resident>>20)
+	if resident == 0 {
+		t.Fatal("no jemalloc statistics: is DuckDB's jemalloc linked in?")
+	}
+	if resident-active < 64<<20 {
+		t.Fatalf("expected the query to leave over 64 MiB free but resident, got %d MiB", (resident-active)>>20)
+	}
+
+	w.opts.TrimInterval = 50 * time.Millisecond
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if n, _ := w.TrimStats(); n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not release C memory within 10 s")
+		}
+	}
+	active, resident = je()
+	t.Logf("after release: jemalloc active %d MiB, resident %d MiB", active>>20, resident>>20)
+	if resident-active > 32<<20 {
+		t.Errorf("free resident memory after release: %d MiB, want under 32", (resident-active)>>20)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

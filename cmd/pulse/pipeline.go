@@ -44,6 +44,7 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 		MemoryLimit:         cfg.Warehouse.MemoryLimit,
 		CheckpointThreshold: cfg.Warehouse.CheckpointThreshold,
 		IdleCheckpoint:      cfg.Warehouse.IdleCheckpoint,
+		TrimInterval:        cfg.Warehouse.TrimInterval,
 		Logger:              log.With("component", "warehouse"),
 	})
 	if err != nil {
@@ -51,7 +52,7 @@ func newPipeline(ctx context.Context, cfg config.Config, log *slog.Logger) (*pip
 	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pulse_warehouse_id_index_bytes",
 		Help: "Memory held by the index of stored event ids used for deduplication (about 4 bytes per stored event)."},
-		func() float64 { return float64(wh.IDIndexBytes()) }), newDuckDBMemory(wh))
+		func() float64 { return float64(wh.IDIndexBytes()) }), newDuckDBMemory(wh), newCMemory(wh))
 	conn := kafkaConn(cfg)
 	dialer, err := conn.Dialer()
 	if err != nil {
