@@ -76,6 +76,7 @@ type options struct {
 	seed      int64
 	procs     int
 	rssLimit  int64
+	pulseEnv  []string // extra PULSE_* settings for pulse run
 }
 
 func run() error {
@@ -93,6 +94,13 @@ func run() error {
 	flag.Int64Var(&o.seed, "seed", 1, "generator seed")
 	flag.IntVar(&o.procs, "gomaxprocs", 2, "GOMAXPROCS of every process")
 	flag.Int64Var(&o.rssLimit, "rss-limit-mb", 4096, "fail if pulse run's resident memory ever exceeds this (MiB)")
+	flag.Func("set", "a setting for pulse run as PULSE_NAME=value, e.g. PULSE_WAREHOUSE_TRIM_INTERVAL=0s (repeatable)", func(s string) error {
+		if k, _, ok := strings.Cut(s, "="); !ok || !strings.HasPrefix(k, "PULSE_") {
+			return fmt.Errorf("want PULSE_NAME=value, got %q", s)
+		}
+		o.pulseEnv = append(o.pulseEnv, s)
+		return nil
+	})
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -179,7 +187,7 @@ func run() error {
 	if err := waitTCP(ctx, brokers, 30*time.Second); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
-	if procs["pulse"], err = startProc(o.dir, "pulse", append(slices.Clone(env), "PULSE_ADMIN_TOKEN="+adminToken, fmt.Sprintf("PULSE_SERVER_DEBUG_ADDR=127.0.0.1:%d", debugPort)),
+	if procs["pulse"], err = startProc(o.dir, "pulse", append(slices.Concat(env, o.pulseEnv), "PULSE_ADMIN_TOKEN="+adminToken, fmt.Sprintf("PULSE_SERVER_DEBUG_ADDR=127.0.0.1:%d", debugPort)),
 		bin, "run", "--brokers", brokers, "--data", data, "--addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--log-level", "warn"); err != nil {
 		return err
 	}

@@ -71,6 +71,8 @@ type sample struct {
 	lastRunS                    float64
 	pulseRSS, brokerRSS, genRSS int64
 	goHeap, idIndex, duckdbMem  int64
+	jeAlloc, jeResident         int64 // DuckDB's jemalloc
+	glibcInUse, glibcFree       int64 // the C library's malloc
 	dbBytes, walBytes           int64
 	tiles, tileErrs             int
 	tileP50, tileP99            float64
@@ -79,13 +81,13 @@ type sample struct {
 	brokerErr, storeErr         string
 }
 
-const sampleHeader = "t_s,lag,stored_offsets,ingest_per_s,freshness_s,runs_ok,last_run_s,pulse_rss_mb,broker_rss_mb,generate_rss_mb,go_heap_mb,id_index_mb,duckdb_buffers_mb,db_mb,wal_mb,tiles,tile_errors,tile_p50_ms,tile_p99_ms,queries,query_errors,query_p50_ms,query_p99_ms,broker_error,store_error"
+const sampleHeader = "t_s,lag,stored_offsets,ingest_per_s,freshness_s,runs_ok,last_run_s,pulse_rss_mb,broker_rss_mb,generate_rss_mb,go_heap_mb,id_index_mb,duckdb_buffers_mb,je_allocated_mb,je_resident_mb,glibc_in_use_mb,glibc_free_mb,db_mb,wal_mb,tiles,tile_errors,tile_p50_ms,tile_p99_ms,queries,query_errors,query_p50_ms,query_p99_ms,broker_error,store_error"
 
 func (s sample) csv() string {
 	mb := func(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
 	return strings.Join([]string{fmt.Sprintf("%.0f", s.t), fmt.Sprint(s.lag), fmt.Sprint(s.next), fmt.Sprintf("%.0f", s.rate),
 		fmt.Sprintf("%.1f", s.freshness), fmt.Sprint(s.runsOK), fmt.Sprintf("%.1f", s.lastRunS),
-		mb(s.pulseRSS), mb(s.brokerRSS), mb(s.genRSS), mb(s.goHeap), mb(s.idIndex), mb(s.duckdbMem), mb(s.dbBytes), mb(s.walBytes),
+		mb(s.pulseRSS), mb(s.brokerRSS), mb(s.genRSS), mb(s.goHeap), mb(s.idIndex), mb(s.duckdbMem), mb(s.jeAlloc), mb(s.jeResident), mb(s.glibcInUse), mb(s.glibcFree), mb(s.dbBytes), mb(s.walBytes),
 		fmt.Sprint(s.tiles), fmt.Sprint(s.tileErrs), fmt.Sprintf("%.1f", s.tileP50), fmt.Sprintf("%.1f", s.tileP99),
 		fmt.Sprint(s.queries), fmt.Sprint(s.queryErrs), fmt.Sprintf("%.1f", s.queryP50), fmt.Sprintf("%.1f", s.queryP99),
 		strconv.Quote(s.brokerErr), strconv.Quote(s.storeErr)}, ",")
@@ -144,6 +146,10 @@ func (s *soak) takeSample() error {
 	sm.goHeap = m["go_memstats_next_gc_bytes"] / 2
 	sm.idIndex = m["pulse_warehouse_id_index_bytes"]
 	sm.duckdbMem = m["pulse_duckdb_memory_bytes"]
+	sm.jeAlloc = m[`pulse_c_memory_bytes{allocator="jemalloc",state="allocated"}`]
+	sm.jeResident = m[`pulse_c_memory_bytes{allocator="jemalloc",state="resident"}`]
+	sm.glibcInUse = m[`pulse_c_memory_bytes{allocator="glibc",state="in_use"}`]
+	sm.glibcFree = m[`pulse_c_memory_bytes{allocator="glibc",state="free"}`]
 	sm.dbBytes = fileSize(filepath.Join(s.o.dir, "data", "pulse.duckdb"))
 	sm.walBytes = fileSize(filepath.Join(s.o.dir, "data", "pulse.duckdb.wal"))
 	var w []int32
@@ -153,9 +159,9 @@ func (s *soak) takeSample() error {
 	sm.queries, sm.queryP50, sm.queryP99 = len(w), quantile(w, 0.5), quantile(w, 0.99)
 	s.samples = append(s.samples, sm)
 	fmt.Fprintln(s.csv, sm.csv())
-	fmt.Printf("%5.0fs lag %7d  ingest %6.0f/s  fresh %5.0fs  runs %3d (last %4.0fs)  rss pulse %5.0f broker %5.0f gen %4.0f MiB  heap %4.0f (ids %3.0f) duckdb %4.0f MiB  db %5.0f MiB  tiles %5d p99 %6.1f ms (%d err)  sql %3d p99 %6.1f ms (%d err)%s\n",
+	fmt.Printf("%5.0fs lag %7d  ingest %6.0f/s  fresh %5.0fs  runs %3d (last %4.0fs)  rss pulse %5.0f broker %5.0f gen %4.0f MiB  heap %4.0f (ids %3.0f) duckdb %4.0f je %4.0f/%4.0f glibc %3.0f/%3.0f MiB  db %5.0f MiB  tiles %5d p99 %6.1f ms (%d err)  sql %3d p99 %6.1f ms (%d err)%s\n",
 		sm.t, sm.lag, sm.rate, sm.freshness, sm.runsOK, sm.lastRunS, mib(sm.pulseRSS), mib(sm.brokerRSS), mib(sm.genRSS), mib(sm.goHeap),
-		mib(sm.idIndex), mib(sm.duckdbMem), mib(sm.dbBytes+sm.walBytes), sm.tiles, sm.tileP99, sm.tileErrs, sm.queries, sm.queryP99, sm.queryErrs, problems(sm))
+		mib(sm.idIndex), mib(sm.duckdbMem), mib(sm.jeAlloc), mib(sm.jeResident), mib(sm.glibcInUse), mib(sm.glibcFree), mib(sm.dbBytes+sm.walBytes), sm.tiles, sm.tileP99, sm.tileErrs, sm.queries, sm.queryP99, sm.queryErrs, problems(sm))
 	return nil
 }
 
@@ -175,6 +181,8 @@ func problems(s sample) string {
 
 // metrics reads pulse run's /metrics once: each metric's value, summed
 // over its labels (absent metrics are missing, so read as 0).
+// metrics reads /metrics: each name summed over its labels, and each
+// labelled series under its full name (name{label="value"}).
 func (a *api) metrics() map[string]int64 {
 	out := map[string]int64{}
 	req, _ := newGet(a.base + "/metrics")
@@ -195,6 +203,9 @@ func (a *api) metrics() map[string]int64 {
 		name, _, _ := strings.Cut(line[:sp], "{")
 		f, _ := strconv.ParseFloat(line[sp+1:], 64)
 		sums[name] += f
+		if name != line[:sp] {
+			sums[line[:sp]] = f
+		}
 	}
 	for k, v := range sums {
 		out[k] = int64(v)
@@ -245,14 +256,17 @@ func (s *soak) report(end final) report {
 	secs := last.t
 	fmt.Fprintf(&b, "\n## Soak: %v at %d events/s, %d dashboard clients, %d analysts (GOMAXPROCS=%d)\n\n",
 		s.o.dur, s.o.rate, s.o.clients, s.o.analysts, s.o.procs)
-	fmt.Fprintf(&b, "| time (every %v) | lag | ingest/s | freshness | runs ok (last) | pulse RSS | live Go heap (id index) | DuckDB buffers | broker RSS | DuckDB file+WAL | tiles/s | tile p50 | tile p99 | SQL p99 |\n",
+	if len(s.o.pulseEnv) > 0 {
+		fmt.Fprintf(&b, "Settings of pulse run: %s\n\n", strings.Join(s.o.pulseEnv, " "))
+	}
+	fmt.Fprintf(&b, "| time (every %v) | lag | ingest/s | freshness | runs ok (last) | pulse RSS | live Go heap (id index) | DuckDB buffers | jemalloc allocated / resident | glibc in use / free | broker RSS | DuckDB file+WAL | tiles/s | tile p50 | tile p99 | SQL p99 |\n",
 		s.o.sample*time.Duration(max(1, len(s.samples)/15)))
-	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	step := max(1, len(s.samples)/15)
 	for i := step - 1; i < len(s.samples); i += step {
 		sm := s.samples[i]
-		fmt.Fprintf(&b, "| %d:%02d | %d | %.0f | %.0f s | %d (%.0f s) | %.0f MiB | %.0f (%.0f) MiB | %.0f MiB | %.0f MiB | %.0f MiB | %.0f | %.1f ms | %.1f ms | %.0f ms |\n",
-			int(sm.t)/60, int(sm.t)%60, sm.lag, sm.rate, sm.freshness, sm.runsOK, sm.lastRunS, mib(sm.pulseRSS), mib(sm.goHeap), mib(sm.idIndex), mib(sm.duckdbMem), mib(sm.brokerRSS),
+		fmt.Fprintf(&b, "| %d:%02d | %d | %.0f | %.0f s | %d (%.0f s) | %.0f MiB | %.0f (%.0f) MiB | %.0f MiB | %.0f / %.0f MiB | %.0f / %.0f MiB | %.0f MiB | %.0f MiB | %.0f | %.1f ms | %.1f ms | %.0f ms |\n",
+			int(sm.t)/60, int(sm.t)%60, sm.lag, sm.rate, sm.freshness, sm.runsOK, sm.lastRunS, mib(sm.pulseRSS), mib(sm.goHeap), mib(sm.idIndex), mib(sm.duckdbMem), mib(sm.jeAlloc), mib(sm.jeResident), mib(sm.glibcInUse), mib(sm.glibcFree), mib(sm.brokerRSS),
 			mib(sm.dbBytes+sm.walBytes), float64(sm.tiles)/s.o.sample.Seconds(), sm.tileP50, sm.tileP99, sm.queryP99)
 	}
 	fr := col(func(s sample) float64 { return s.freshness })
