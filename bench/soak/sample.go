@@ -277,6 +277,20 @@ func (s *soak) report(end final) report {
 		median(lags), slices.Max(lags), median(fr), slices.Max(fr), slope(secondHalf(ts), secondHalf(fr))*60)
 	fmt.Fprintf(&b, "- Index of stored event ids: %.0f MiB at the end, %.1f bytes per stored offset (it grows with the stored events, by design).\n",
 		mib(last.idIndex), float64(last.idIndex)/float64(max(last.next, 1)))
+	// Where resident memory goes in the second half, so that a climb can be
+	// placed: the Go heap counts twice (GOGC=100 lets garbage reach the
+	// live size before a collection).
+	perHour := func(f func(sample) float64) float64 { return slope(secondHalf(ts), secondHalf(col(f))) * 3600 / (1 << 20) }
+	fmt.Fprintf(&b, "- Second half, MiB/hour: RSS %+.0f = DuckDB's jemalloc resident %+.0f (its buffer pool %+.0f) + glibc malloc in use %+.0f + Go heap ×2 %+.0f (id index ×2 %+.0f) + the rest %+.0f.\n",
+		perHour(func(s sample) float64 { return float64(s.pulseRSS) }),
+		perHour(func(s sample) float64 { return float64(s.jeResident) }),
+		perHour(func(s sample) float64 { return float64(s.duckdbMem) }),
+		perHour(func(s sample) float64 { return float64(s.glibcInUse) }),
+		perHour(func(s sample) float64 { return float64(2 * s.goHeap) }),
+		perHour(func(s sample) float64 { return float64(2 * s.idIndex) }),
+		perHour(func(s sample) float64 {
+			return float64(s.pulseRSS - s.jeResident - s.glibcInUse - 2*s.goHeap)
+		}))
 	fmt.Fprintf(&b, "- Transform runs: %d ok during the load, the last took %.0f s.\n", last.runsOK-s.samples[0].runsOK, last.lastRunS)
 	fmt.Fprintf(&b, "- Tiles: %d requests (%.0f/s), p50 %.1f ms, p99 %.1f ms, max %.0f ms, %d errors.\n", len(s.tiles.all),
 		float64(len(s.tiles.all))/secs, quantile(s.tiles.all, 0.5), quantile(s.tiles.all, 0.99), quantile(s.tiles.all, 1), s.tiles.errs)
