@@ -280,7 +280,9 @@ func (s *soak) report(end final) report {
 	// Where resident memory goes in the second half, so that a climb can be
 	// placed: the Go heap counts twice (GOGC=100 lets garbage reach the
 	// live size before a collection).
-	perHour := func(f func(sample) float64) float64 { return slope(secondHalf(ts), secondHalf(col(f))) * 3600 / (1 << 20) }
+	perHour := func(f func(sample) float64) float64 {
+		return slope(secondHalf(ts), secondHalf(col(f))) * 3600 / (1 << 20)
+	}
 	fmt.Fprintf(&b, "- Second half, MiB/hour: RSS %+.0f = DuckDB's jemalloc resident %+.0f (its buffer pool %+.0f) + glibc malloc in use %+.0f + Go heap ×2 %+.0f (id index ×2 %+.0f) + the rest %+.0f.\n",
 		perHour(func(s sample) float64 { return float64(s.pulseRSS) }),
 		perHour(func(s sample) float64 { return float64(s.jeResident) }),
