@@ -748,6 +748,44 @@ func TestStopWaitsForTheRunInProgress(t *testing.T) {
 	}
 }
 
+// TestSchedulerStopsCleanlyDuringALongRun: SIGTERM during a run longer than
+// the scheduler's own stop timeout made pulse run exit 1 ("gocron: timed out
+// waiting for jobs to finish", soak run 6, a 5-minute run). The run in hand
+// must finish and be recorded, and Run must return nil.
+func TestSchedulerStopsCleanlyDuringALongRun(t *testing.T) {
+	w := openWarehouse(t)
+	tr, err := transform.New(w.DB(), transform.Options{Interval: 100 * time.Millisecond, Models: models(map[string]string{
+		"staging/slow.sql": `SELECT count(*) AS n FROM range(400000000) AS r(i) WHERE i % 7 = 3`,
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for queryInt(t, w, `SELECT count(*) FROM ops.transform_runs WHERE status = 'running'`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no run started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run returned %v after a run longer than the scheduler's stop timeout", err)
+	}
+	took := time.Since(stop)
+	t.Logf("Run returned %v after the stop, once the run in hand ended", took.Round(time.Millisecond))
+	if took < time.Second {
+		t.Fatalf("the run ended %v after the stop: too short to pass the scheduler's 1 s stop timeout, so this test proves nothing", took)
+	}
+	if got := queryString(t, w, `SELECT status FROM ops.transform_runs ORDER BY run_id DESC LIMIT 1`); got != "ok" {
+		t.Errorf("run in progress at the stop ended %s", got)
+	}
+}
+
 // runThenLeaveRunning runs once, then records a next run as running that
 // never ends: what a process killed under a run leaves, and what a run
 // whose end could not be written leaves.

@@ -14,7 +14,10 @@ import (
 // MaxIdle, checking every Interval, until ctx is done. A run in progress
 // when ctx ends is finished (and recorded) before Run returns nil.
 func (t *Transformer) Run(ctx context.Context) error {
-	s, err := gocron.NewScheduler(gocron.WithStopTimeout(time.Minute))
+	// gocron's stop timeout only bounds its own wait: the run in hand is
+	// waited for below (jobs), however long it takes, so a timeout here is
+	// not an error.
+	s, err := gocron.NewScheduler(gocron.WithStopTimeout(time.Second))
 	if err != nil {
 		return fmt.Errorf("transform scheduler: %w", err)
 	}
@@ -50,7 +53,7 @@ func (t *Transformer) Run(ctx context.Context) error {
 	mu.Unlock()
 	err = s.Shutdown()
 	jobs.Wait()
-	if err != nil && !errors.Is(err, gocron.ErrStopSchedulerTimedOut) {
+	if err != nil && !errors.Is(err, gocron.ErrStopSchedulerTimedOut) && !errors.Is(err, gocron.ErrStopJobsTimedOut) {
 		return fmt.Errorf("stopping the transform scheduler: %w", err)
 	}
 	return nil

@@ -178,12 +178,14 @@ func (w *Warehouse) init(ctx context.Context) error {
 	w.writer = conn
 	if err := conn.Raw(func(dc any) error {
 		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
 		w.arrow = a
 		if w.cconn, err = cConnection(dc.(driver.Conn)); err != nil {
 			w.log.Warn("Arrow batches go through duckdb-go's RegisterView, which leaks ~1 KB of C memory per column per batch", "err", err)
-			err = nil
 		}
-		return err
+		return nil
 	}); err != nil {
 		return fmt.Errorf("opening Arrow interface: %w", err)
 	}
@@ -373,7 +375,7 @@ func (w *Warehouse) NextOffsets() map[TopicPartition]int64 {
 
 // Run checkpoints the database when Store has been idle for
 // IdleCheckpoint, so the WAL does not grow between bursts and a restart
-// replays little, and every TrimInterval returns the C allocator's free
+// replays little, and every TrimInterval returns the C allocators' free
 // memory to the system. It returns when ctx is done.
 func (w *Warehouse) Run(ctx context.Context) error {
 	var checkpoints, trims <-chan time.Time
