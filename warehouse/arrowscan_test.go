@@ -49,13 +49,11 @@ func TestInsertArrowFreesCMemory(t *testing.T) {
 	}
 
 	inUse := func() int64 {
-		for _, m := range ReadCMemory() {
-			if m.Allocator == "glibc" && m.State == "in_use" {
-				return m.Bytes
-			}
+		b, ok := cMemoryBytes("glibc", "in_use")
+		if !ok {
+			t.Fatal("no glibc malloc statistics on this machine")
 		}
-		t.Fatal("no glibc malloc statistics on this machine")
-		return 0
+		return b
 	}
 	insert := func(n int) {
 		for range n {
@@ -82,4 +80,14 @@ func TestInsertArrowFreesCMemory(t *testing.T) {
 	if want := (100 + n) * 5; rows != want || kept != 100+n {
 		t.Errorf("stored %d rows (%d of the first), want %d (%d): only rows with _keep", rows, kept, want, 100+n)
 	}
+}
+
+// cMemoryBytes picks one statistic out of ReadCMemory.
+func cMemoryBytes(allocator, state string) (int64, bool) {
+	for _, m := range ReadCMemory() {
+		if m.Allocator == allocator && m.State == state {
+			return m.Bytes, true
+		}
+	}
+	return 0, false
 }

@@ -99,14 +99,8 @@ func TestReleaseCMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	je := func() (active, resident int64) {
-		for _, m := range ReadCMemory() {
-			switch m.Allocator + "." + m.State {
-			case "jemalloc.active":
-				active = m.Bytes
-			case "jemalloc.resident":
-				resident = m.Bytes
-			}
-		}
+		active, _ = cMemoryBytes("jemalloc", "active")
+		resident, _ = cMemoryBytes("jemalloc", "resident")
 		return
 	}
 	active, resident := je()
