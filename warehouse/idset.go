@@ -3,6 +3,8 @@ package warehouse
 import (
 	"hash/maphash"
 	"slices"
+	"syscall"
+	"unsafe"
 )
 
 // idSet is the set of stored event ids, kept so that a new event needs no
@@ -18,6 +20,13 @@ import (
 // ids stored one new id in 2^48/n is such a false candidate (one in 2.8
 // million at 100 M stored). A Go map of the hashes took ~23 bytes per id
 // and grew to ~1 GB in the half-hour soak (BENCHMARKS.md).
+//
+// The runs live outside the Go heap, in anonymous mappings: they are most
+// of Pulse's long-lived heap, and under GOGC=100 every live byte on the
+// heap lets a byte of garbage build up before the next collection, so on
+// the heap the index cost twice its size in resident memory (soak run 5).
+// free hands the mappings back; a set that is dropped without it leaks
+// them.
 type idSet struct {
 	seed  maphash.Seed
 	front map[uint64]struct{}
@@ -85,13 +94,48 @@ func (s *idSet) flush() {
 			break
 		}
 		s.runs = append(s.runs[:len(s.runs)-2], mergeRuns(a, b))
+		a.free()
+		b.free()
 	}
+}
+
+// free hands back the runs' mappings; the set is empty afterwards.
+func (s *idSet) free() {
+	for _, r := range s.runs {
+		r.free()
+	}
+	s.runs, s.n = nil, 0
+	clear(s.front)
 }
 
 // fpRun is a sorted run of fingerprints: bucket b's are fp[dir[b]:dir[b+1]].
 type fpRun struct {
 	dir []uint32 // 65,537 offsets
 	fp  []uint32
+	mem []byte // the mapping fp lives in; nil if fp is on the Go heap
+}
+
+// newFP makes room for n fingerprints in an anonymous mapping, whose
+// pages become resident only as they are written. If the system refuses
+// the mapping, the room is made on the Go heap instead.
+func (r *fpRun) newFP(n int) {
+	if n == 0 {
+		return
+	}
+	mem, err := syscall.Mmap(-1, 0, n*4, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		r.fp = make([]uint32, 0, n)
+		return
+	}
+	r.mem, r.fp = mem, unsafe.Slice((*uint32)(unsafe.Pointer(&mem[0])), n)[:0]
+}
+
+func (r *fpRun) free() {
+	if r.mem != nil {
+		// Munmap fails only for a slice it did not map, which r.mem is not.
+		_ = syscall.Munmap(r.mem)
+	}
+	r.mem, r.fp, r.dir = nil, nil, nil
 }
 
 const buckets = 1 << 16
@@ -101,10 +145,11 @@ func fingerprint(h uint64) uint32 { return uint32(h >> 16) }
 
 // newRun makes a run of sorted hashes.
 func newRun(sorted []uint64) *fpRun {
-	r := &fpRun{dir: make([]uint32, buckets+1), fp: make([]uint32, len(sorted))}
-	for i, h := range sorted {
+	r := &fpRun{dir: make([]uint32, buckets+1)}
+	r.newFP(len(sorted))
+	for _, h := range sorted {
 		r.dir[bucketOf(h)+1]++
-		r.fp[i] = fingerprint(h)
+		r.fp = append(r.fp, fingerprint(h))
 	}
 	for b := range buckets {
 		r.dir[b+1] += r.dir[b]
@@ -121,7 +166,8 @@ func (r *fpRun) has(h uint64) bool {
 // mergeRuns merges two runs bucket by bucket, keeping equal fingerprints
 // once (two ids that share 48 bits of hash are one candidate either way).
 func mergeRuns(a, b *fpRun) *fpRun {
-	m := &fpRun{dir: make([]uint32, buckets+1), fp: make([]uint32, 0, len(a.fp)+len(b.fp))}
+	m := &fpRun{dir: make([]uint32, buckets+1)}
+	m.newFP(len(a.fp) + len(b.fp))
 	for k := range buckets {
 		x, y := a.fp[a.dir[k]:a.dir[k+1]], b.fp[b.dir[k]:b.dir[k+1]]
 		for len(x) > 0 && len(y) > 0 {

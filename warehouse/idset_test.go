@@ -3,6 +3,7 @@ package warehouse
 import (
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -13,6 +14,7 @@ import (
 func TestIDSet(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	s := newIDSet()
+	defer s.free()
 	const n = 1_000_003 // not a multiple of the map's size: some ids stay in it
 	added := make([]uint64, n)
 	for i := range added {
@@ -56,6 +58,41 @@ func TestIDSet(t *testing.T) {
 	s2.flush()
 	if len(s2.runs) != 1 || len(s2.runs[0].fp) != 1 || !s2.Has(a) || !s2.Has(b) {
 		t.Errorf("shared fingerprint: %d runs, %d fingerprints", len(s2.runs), len(s2.runs[0].fp))
+	}
+}
+
+// TestIDSetOffHeap: the runs' fingerprints are not on the Go heap, so
+// the live heap stays put while the index grows; free hands them back.
+func TestIDSetOffHeap(t *testing.T) {
+	liveHeap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	s := newIDSet()
+	defer s.free()
+	before := liveHeap()
+	const n = 4 << 20
+	for range n {
+		s.Add(rng.Uint64())
+	}
+	grew := int64(liveHeap()) - int64(before)
+	var inRuns int64
+	for _, r := range s.runs {
+		if r.mem == nil {
+			t.Error("a run is on the Go heap")
+		}
+		inRuns += int64(len(r.fp)) * 4
+	}
+	// What stays on the heap: each run's 256 KiB directory.
+	if inRuns < 15<<20 || grew > inRuns/4 {
+		t.Errorf("fingerprints in runs %d bytes, live Go heap grew %d bytes; want the runs off the heap", inRuns, grew)
+	}
+	s.free()
+	if s.Len() != 0 || len(s.runs) != 0 || s.Has(rng.Uint64()) {
+		t.Errorf("after free: Len %d, %d runs", s.Len(), len(s.runs))
 	}
 }
 

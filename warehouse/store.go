@@ -396,8 +396,13 @@ func (w *Warehouse) insertArrow(ctx context.Context, table, timeColumn, stamp st
 	return err
 }
 
-func (w *Warehouse) loadEventIDs(ctx context.Context) (*idSet, error) {
+func (w *Warehouse) loadEventIDs(ctx context.Context) (_ *idSet, err error) {
 	s := newIDSet()
+	defer func() {
+		if err != nil {
+			s.free()
+		}
+	}()
 	for _, t := range w.tables {
 		reader, err := w.arrow.QueryContext(ctx, "SELECT event_id FROM raw."+t.Name)
 		if err != nil {

@@ -454,6 +454,9 @@ func (w *Warehouse) Close() error {
 		errs = append(errs, w.writer.Close())
 	}
 	errs = append(errs, w.db.Close())
+	if w.seen != nil {
+		w.seen.free()
+	}
 	return errors.Join(errs...)
 }
 
