@@ -24,6 +24,11 @@
 // server.debug_addr) show what its Go heap holds: go tool pprof -top.
 //
 //	make build && GOMAXPROCS=2 go run -tags duckdb_arrow ./bench/soak -pulse bin/pulse -for 30m
+//
+// With -judge it runs nothing and judges an earlier run's samples.csv
+// again, up to -until into the load (the first half hour of a longer run):
+//
+//	go run -tags duckdb_arrow ./bench/soak -judge /var/tmp/soak/samples.csv -until 30m
 package main
 
 import (
@@ -36,6 +41,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -60,6 +66,33 @@ func main() {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
+}
+
+// judgeAgain applies the trend verdicts to an earlier run's samples, e.g.
+// the first 30 minutes of a longer run.
+func judgeAgain(path string, until time.Duration, rate int) error {
+	lim := math.Inf(1)
+	if until > 0 {
+		lim = until.Seconds()
+	}
+	samples, err := readSamples(path, lim)
+	if err != nil {
+		return err
+	}
+	verdicts, split := trends(samples, float64(rate))
+	fmt.Printf("%d samples, %.0f s to %.0f s; the second half starts at %.0f s\n%s\n",
+		len(samples), samples[0].t, samples[len(samples)-1].t, samples[len(samples)/2].t, split)
+	failed := 0
+	for _, v := range verdicts {
+		fmt.Println(v)
+		if !v.ok {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d verdicts failed", failed, len(verdicts))
+	}
+	return nil
 }
 
 type options struct {
@@ -101,7 +134,12 @@ func run() error {
 		o.pulseEnv = append(o.pulseEnv, s)
 		return nil
 	})
+	judge := flag.String("judge", "", "judge the samples.csv of an earlier run again instead of running one (with -until and -rate)")
+	until := flag.Duration("until", 0, "with -judge: judge only the samples up to this far into the load (0: all)")
 	flag.Parse()
+	if *judge != "" {
+		return judgeAgain(*judge, *until, o.rate)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

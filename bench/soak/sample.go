@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -179,8 +181,6 @@ func problems(s sample) string {
 	return "  !! " + strings.Join(p, "; ")
 }
 
-// metrics reads pulse run's /metrics once: each metric's value, summed
-// over its labels (absent metrics are missing, so read as 0).
 // metrics reads /metrics: each name summed over its labels, and each
 // labelled series under its full name (name{label="value"}).
 func (a *api) metrics() map[string]int64 {
@@ -218,25 +218,57 @@ type report struct {
 	ok   bool
 }
 
+// column is one field of every sample.
+func column(samples []sample, f func(sample) float64) []float64 {
+	out := make([]float64, len(samples))
+	for i, sm := range samples {
+		out[i] = f(sm)
+	}
+	return out
+}
+
+// trends judges what must not climb (lag, RSS, the live Go heap) over the
+// second half of samples, and says where the RSS climb goes.
+func trends(samples []sample, rate float64) ([]verdict, string) {
+	col := func(f func(sample) float64) []float64 { return column(samples, f) }
+	ts := col(func(s sample) float64 { return s.t })
+	verdicts := []verdict{
+		lagVerdict(ts, col(func(s sample) float64 { return float64(s.lag) }), rate),
+		rssVerdict("pulse run RSS bounded", ts, col(func(s sample) float64 { return float64(s.pulseRSS) })),
+		// The index of stored event ids, which grows with the stored events
+		// by design (exact deduplication over all history), is kept off the
+		// Go heap since soak run 7; the heap must not grow.
+		rssVerdict("live Go heap", ts, col(func(s sample) float64 { return float64(s.goHeap) })),
+	}
+	if len(samples) < 8 {
+		return verdicts, ""
+	}
+	// Where resident memory goes in the second half, so that a climb can be
+	// placed: the Go heap counts twice (GOGC=100 lets garbage reach the
+	// live size before a collection), the id index, off the heap, once.
+	perHour := func(f func(sample) float64) float64 {
+		return slope(secondHalf(ts), secondHalf(col(f))) * 3600 / (1 << 20)
+	}
+	split := fmt.Sprintf("Second half, MiB/hour: RSS %+.0f = DuckDB's jemalloc resident %+.0f (its buffer pool %+.0f) + glibc malloc in use %+.0f + Go heap ×2 %+.0f + id index %+.0f + the rest %+.0f.",
+		perHour(func(s sample) float64 { return float64(s.pulseRSS) }),
+		perHour(func(s sample) float64 { return float64(s.jeResident) }),
+		perHour(func(s sample) float64 { return float64(s.duckdbMem) }),
+		perHour(func(s sample) float64 { return float64(s.glibcInUse) }),
+		perHour(func(s sample) float64 { return float64(2 * s.goHeap) }),
+		perHour(func(s sample) float64 { return float64(s.idIndex) }),
+		perHour(func(s sample) float64 {
+			return float64(s.pulseRSS - s.jeResident - s.glibcInUse - 2*s.goHeap - s.idIndex)
+		}))
+	return verdicts, split
+}
+
 // report judges the run and writes it up in Markdown.
 func (s *soak) report(end final) report {
 	var b strings.Builder
 	ok := true
-	col := func(f func(sample) float64) []float64 {
-		out := make([]float64, len(s.samples))
-		for i, sm := range s.samples {
-			out[i] = f(sm)
-		}
-		return out
-	}
+	col := func(f func(sample) float64) []float64 { return column(s.samples, f) }
 	ts := col(func(s sample) float64 { return s.t })
-	var verdicts []verdict
-	verdicts = append(verdicts, lagVerdict(ts, col(func(s sample) float64 { return float64(s.lag) }), float64(s.o.rate)))
-	verdicts = append(verdicts, rssVerdict("pulse run RSS bounded", ts, col(func(s sample) float64 { return float64(s.pulseRSS) })))
-	// The index of stored event ids, which grows with the stored events by
-	// design (exact deduplication over all history), is kept off the Go
-	// heap since soak run 7; the heap must not grow.
-	verdicts = append(verdicts, rssVerdict("live Go heap", ts, col(func(s sample) float64 { return float64(s.goHeap) })))
+	verdicts, split := trends(s.samples, float64(s.o.rate))
 	maxRSS := slices.Max(col(func(s sample) float64 { return float64(s.pulseRSS) }))
 	verdicts = append(verdicts, verdict{name: "pulse run RSS under limit", ok: maxRSS <= float64(s.o.rssLimit<<20),
 		detail: fmt.Sprintf("peak %.0f MiB, limit %d MiB", maxRSS/(1<<20), s.o.rssLimit)})
@@ -278,22 +310,9 @@ func (s *soak) report(end final) report {
 		median(lags), slices.Max(lags), median(fr), slices.Max(fr), slope(secondHalf(ts), secondHalf(fr))*60)
 	fmt.Fprintf(&b, "- Index of stored event ids: %.0f MiB at the end, %.1f bytes per stored offset (it grows with the stored events, by design).\n",
 		mib(last.idIndex), float64(last.idIndex)/float64(max(last.next, 1)))
-	// Where resident memory goes in the second half, so that a climb can be
-	// placed: the Go heap counts twice (GOGC=100 lets garbage reach the
-	// live size before a collection), the id index, off the heap, once.
-	perHour := func(f func(sample) float64) float64 {
-		return slope(secondHalf(ts), secondHalf(col(f))) * 3600 / (1 << 20)
+	if split != "" {
+		fmt.Fprintf(&b, "- %s\n", split)
 	}
-	fmt.Fprintf(&b, "- Second half, MiB/hour: RSS %+.0f = DuckDB's jemalloc resident %+.0f (its buffer pool %+.0f) + glibc malloc in use %+.0f + Go heap ×2 %+.0f + id index %+.0f + the rest %+.0f.\n",
-		perHour(func(s sample) float64 { return float64(s.pulseRSS) }),
-		perHour(func(s sample) float64 { return float64(s.jeResident) }),
-		perHour(func(s sample) float64 { return float64(s.duckdbMem) }),
-		perHour(func(s sample) float64 { return float64(s.glibcInUse) }),
-		perHour(func(s sample) float64 { return float64(2 * s.goHeap) }),
-		perHour(func(s sample) float64 { return float64(s.idIndex) }),
-		perHour(func(s sample) float64 {
-			return float64(s.pulseRSS - s.jeResident - s.glibcInUse - 2*s.goHeap - s.idIndex)
-		}))
 	fmt.Fprintf(&b, "- Transform runs: %d ok during the load, the last took %.0f s.\n", last.runsOK-s.samples[0].runsOK, last.lastRunS)
 	fmt.Fprintf(&b, "- Tiles: %d requests (%.0f/s), p50 %.1f ms, p99 %.1f ms, max %.0f ms, %d errors.\n", len(s.tiles.all),
 		float64(len(s.tiles.all))/secs, quantile(s.tiles.all, 0.5), quantile(s.tiles.all, 0.99), quantile(s.tiles.all, 1), s.tiles.errs)
@@ -329,4 +348,53 @@ func fileSize(path string) int64 {
 
 func newGet(u string) (*http.Request, error) {
 	return http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+}
+
+// readSamples reads the columns of a samples.csv that trends judges, up
+// to until seconds into the load, so that a run can be judged again over a
+// shorter span (-judge).
+func readSamples(path string, until float64) ([]sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(rows) < 2 {
+		return nil, fmt.Errorf("%s: no samples", path)
+	}
+	at := map[string]int{}
+	for i, name := range rows[0] {
+		at[name] = i
+	}
+	var out []sample
+	for n, row := range rows[1:] {
+		var errs []error
+		num := func(name string) float64 {
+			i, ok := at[name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("no column %s", name))
+				return 0
+			}
+			v, err := strconv.ParseFloat(row[i], 64)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("column %s: %w", name, err))
+			}
+			return v
+		}
+		bytes := func(name string) int64 { return int64(num(name) * (1 << 20)) }
+		sm := sample{t: num("t_s"), lag: int64(num("lag")), pulseRSS: bytes("pulse_rss_mb"), goHeap: bytes("go_heap_mb"),
+			idIndex: bytes("id_index_mb"), duckdbMem: bytes("duckdb_buffers_mb"), jeResident: bytes("je_resident_mb"), glibcInUse: bytes("glibc_in_use_mb")}
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, n+2, err)
+		}
+		if sm.t > until {
+			break
+		}
+		out = append(out, sm)
+	}
+	return out, nil
 }
