@@ -79,6 +79,9 @@ func judgeAgain(path string, until time.Duration, rate int) error {
 	if err != nil {
 		return err
 	}
+	if len(samples) == 0 {
+		return fmt.Errorf("%s: no samples within the first %v", path, until)
+	}
 	verdicts, split := trends(samples, float64(rate))
 	fmt.Printf("%d samples, %.0f s to %.0f s; the second half starts at %.0f s\n%s\n",
 		len(samples), samples[0].t, samples[len(samples)-1].t, samples[len(samples)/2].t, split)
