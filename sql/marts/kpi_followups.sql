@@ -1,6 +1,11 @@
 -- Follow-up and lead-response figures per period and subject: follow-ups,
 -- visits, channels used, the two sides of followup_timeliness, and lead
 -- response (hours to the first follow-up, and the 24-hour rate).
+--
+-- The median is taken through a sort (the middle one or two values of each
+-- subject's values in order), not with median(), which keeps every value of
+-- its group in C memory outside DuckDB's memory_limit; kpi_tickets.sql says
+-- why. The values are median()'s.
 -- grain: one row per (grain, period_start, subject_type, subject_id)
 -- @materialized incremental
 -- @key grain, period_start
@@ -55,19 +60,46 @@ responses AS (
 pooled AS (
     SELECT * FROM logged UNION ALL SELECT * FROM due UNION ALL SELECT * FROM responses
 ),
-attributed AS (
+attributed AS MATERIALIZED (
     SELECT p.*, m.team_id
     FROM pooled AS p
     LEFT JOIN staging.period_members AS m USING (grain, period_start, employee_id)
+),
+totals AS (
+    SELECT
+        grain, period_start,
+        CASE WHEN grouping(employee_id) = 0 THEN 'employee' WHEN grouping(team_id) = 0 THEN 'team' ELSE 'company' END AS subject_type,
+        coalesce(CASE WHEN grouping(employee_id) = 0 THEN employee_id WHEN grouping(team_id) = 0 THEN team_id ELSE '' END, '') AS subject_id,
+        sum(followups) AS followups, sum(visits) AS visits, count(DISTINCT channel) AS channels_used,
+        sum(due) AS due_followups, sum(timely) AS timely_followups,
+        sum(lead_due_24h) AS leads_due_24h, sum(lead_24h) AS leads_answered_24h
+    FROM attributed
+    GROUP BY GROUPING SETS ((grain, period_start, employee_id), (grain, period_start, team_id), (grain, period_start))
+    HAVING NOT ((grouping(employee_id) = 0 AND employee_id IS NULL) OR (grouping(employee_id) = 1 AND grouping(team_id) = 0 AND team_id IS NULL))
+),
+median_subjects AS (
+    -- each value once for each subject it counts for, as GROUPING SETS does
+    SELECT grain, period_start, 'employee' AS subject_type, employee_id AS subject_id, response_hours AS v
+    FROM attributed WHERE response_hours IS NOT NULL AND employee_id IS NOT NULL
+    UNION ALL
+    SELECT grain, period_start, 'team', team_id, response_hours
+    FROM attributed WHERE response_hours IS NOT NULL AND team_id IS NOT NULL
+    UNION ALL
+    SELECT grain, period_start, 'company', '', response_hours
+    FROM attributed WHERE response_hours IS NOT NULL
+),
+medians AS (
+    SELECT grain, period_start, subject_type, subject_id, (min(v) + max(v)) / 2 AS lead_response_hours
+    FROM (SELECT *, row_number() OVER w AS rn,
+                 count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
+          FROM median_subjects
+          WINDOW w AS (PARTITION BY grain, period_start, subject_type, subject_id ORDER BY v))
+    WHERE rn IN ((n + 1) // 2, (n + 2) // 2)
+    GROUP BY ALL
 )
 SELECT
-    grain, period_start,
-    CASE WHEN grouping(employee_id) = 0 THEN 'employee' WHEN grouping(team_id) = 0 THEN 'team' ELSE 'company' END AS subject_type,
-    coalesce(CASE WHEN grouping(employee_id) = 0 THEN employee_id WHEN grouping(team_id) = 0 THEN team_id ELSE '' END, '') AS subject_id,
-    sum(followups) AS followups, sum(visits) AS visits, count(DISTINCT channel) AS channels_used,
-    sum(due) AS due_followups, sum(timely) AS timely_followups,
-    median(response_hours) AS lead_response_hours,
-    sum(lead_due_24h) AS leads_due_24h, sum(lead_24h) AS leads_answered_24h
-FROM attributed
-GROUP BY GROUPING SETS ((grain, period_start, employee_id), (grain, period_start, team_id), (grain, period_start))
-HAVING NOT ((grouping(employee_id) = 0 AND employee_id IS NULL) OR (grouping(employee_id) = 1 AND grouping(team_id) = 0 AND team_id IS NULL))
+    t.grain, t.period_start, t.subject_type, t.subject_id,
+    t.followups, t.visits, t.channels_used, t.due_followups, t.timely_followups,
+    m.lead_response_hours, t.leads_due_24h, t.leads_answered_24h
+FROM totals AS t
+LEFT JOIN medians AS m USING (grain, period_start, subject_type, subject_id)

@@ -2,6 +2,11 @@
 -- company): revenue, contracts, new customers, deals won and lost with the
 -- conversion cycle, collections, and the two sides of collection_rate. The
 -- KPIs themselves (ratios, attainment) are formed in kpis_computed.
+--
+-- The median is taken through a sort (the middle one or two values of each
+-- subject's values in order), not with median(), which keeps every value of
+-- its group in C memory outside DuckDB's memory_limit; kpi_tickets.sql says
+-- why. The values are median()'s.
 -- grain: one row per (grain, period_start, subject_type, subject_id)
 -- @materialized incremental
 -- @key grain, period_start
@@ -50,20 +55,47 @@ pooled AS (
     SELECT grain, period_start, employee_id, 0, 0, 0, 0, 0, NULL, 0, due_amount, paid_amount
     FROM due
 ),
-attributed AS (
+attributed AS MATERIALIZED (
     SELECT p.*, m.team_id
     FROM pooled AS p
     LEFT JOIN staging.period_members AS m USING (grain, period_start, employee_id)
+),
+totals AS (
+    SELECT
+        grain, period_start,
+        CASE WHEN grouping(employee_id) = 0 THEN 'employee' WHEN grouping(team_id) = 0 THEN 'team' ELSE 'company' END AS subject_type,
+        coalesce(CASE WHEN grouping(employee_id) = 0 THEN employee_id WHEN grouping(team_id) = 0 THEN team_id ELSE '' END, '') AS subject_id,
+        sum(revenue) AS revenue, sum(contracts) AS contracts, sum(new_customers) AS new_customers,
+        sum(won) AS deals_won, sum(lost) AS deals_lost,
+        sum(collections) AS collections,
+        sum(due_amount) AS collection_due, sum(paid_amount) AS collection_paid
+    FROM attributed
+    GROUP BY GROUPING SETS ((grain, period_start, employee_id), (grain, period_start, team_id), (grain, period_start))
+    HAVING NOT ((grouping(employee_id) = 0 AND employee_id IS NULL) OR (grouping(employee_id) = 1 AND grouping(team_id) = 0 AND team_id IS NULL))
+),
+median_subjects AS (
+    -- each value once for each subject it counts for, as GROUPING SETS does
+    SELECT grain, period_start, 'employee' AS subject_type, employee_id AS subject_id, cycle_days AS v
+    FROM attributed WHERE cycle_days IS NOT NULL AND won = 1 AND employee_id IS NOT NULL
+    UNION ALL
+    SELECT grain, period_start, 'team', team_id, cycle_days
+    FROM attributed WHERE cycle_days IS NOT NULL AND won = 1 AND team_id IS NOT NULL
+    UNION ALL
+    SELECT grain, period_start, 'company', '', cycle_days
+    FROM attributed WHERE cycle_days IS NOT NULL AND won = 1
+),
+medians AS (
+    SELECT grain, period_start, subject_type, subject_id, (min(v) + max(v)) / 2 AS conversion_cycle_days
+    FROM (SELECT *, row_number() OVER w AS rn,
+                 count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
+          FROM median_subjects
+          WINDOW w AS (PARTITION BY grain, period_start, subject_type, subject_id ORDER BY v))
+    WHERE rn IN ((n + 1) // 2, (n + 2) // 2)
+    GROUP BY ALL
 )
 SELECT
-    grain, period_start,
-    CASE WHEN grouping(employee_id) = 0 THEN 'employee' WHEN grouping(team_id) = 0 THEN 'team' ELSE 'company' END AS subject_type,
-    coalesce(CASE WHEN grouping(employee_id) = 0 THEN employee_id WHEN grouping(team_id) = 0 THEN team_id ELSE '' END, '') AS subject_id,
-    sum(revenue) AS revenue, sum(contracts) AS contracts, sum(new_customers) AS new_customers,
-    sum(won) AS deals_won, sum(lost) AS deals_lost,
-    median(cycle_days) FILTER (WHERE won = 1) AS conversion_cycle_days,
-    sum(collections) AS collections,
-    sum(due_amount) AS collection_due, sum(paid_amount) AS collection_paid
-FROM attributed
-GROUP BY GROUPING SETS ((grain, period_start, employee_id), (grain, period_start, team_id), (grain, period_start))
-HAVING NOT ((grouping(employee_id) = 0 AND employee_id IS NULL) OR (grouping(employee_id) = 1 AND grouping(team_id) = 0 AND team_id IS NULL))
+    t.grain, t.period_start, t.subject_type, t.subject_id,
+    t.revenue, t.contracts, t.new_customers, t.deals_won, t.deals_lost,
+    m.conversion_cycle_days, t.collections, t.collection_due, t.collection_paid
+FROM totals AS t
+LEFT JOIN medians AS m USING (grain, period_start, subject_type, subject_id)
